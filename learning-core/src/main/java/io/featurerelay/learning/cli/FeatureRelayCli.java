@@ -1,0 +1,179 @@
+package io.featurerelay.learning.cli;
+
+import io.featurerelay.learning.dataset.DatasetException;
+import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.dataset.IdxWriter;
+import io.featurerelay.learning.dataset.TrainTestSplit;
+import io.featurerelay.learning.experiment.ExperimentReport;
+import io.featurerelay.learning.experiment.ExperimentSettings;
+import io.featurerelay.learning.experiment.ReferenceExperiment;
+import io.featurerelay.learning.model.Hyperparameters;
+import io.featurerelay.learning.model.NetworkFactory;
+import io.featurerelay.learning.model.Optimizer;
+import io.featurerelay.learning.training.BatchProgress;
+import io.featurerelay.learning.training.EpochResult;
+import io.featurerelay.learning.training.TrainingConfig;
+import io.featurerelay.learning.training.TrainingListener;
+import io.featurerelay.learning.transfer.HeadMode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/** {@code learning-core-runner.jar experiment|sample [options]}. */
+public final class FeatureRelayCli {
+
+    static final int OK = 0;
+    static final int DATA_ERROR = 2;
+    static final int USAGE_ERROR = 64;
+
+    private static final String USAGE = """
+            usage: java -jar learning-core/target/learning-core-runner.jar <command> [options]
+
+            experiment   train the base model on the source classes, then model 2 (frozen features + new head)
+                         and the from-scratch baseline on the target classes; print per-epoch accuracy and times
+              --dataset fashion-mnist|mnist|cifar-10|image-folder   (default fashion-mnist)
+              --data-dir DIR            dataset files (default: the dataset's own, e.g. /usr/share/datasets/fashion-mnist)
+              --epochs N                (default 5)       --batch-size N   (default 128)
+              --optimizer adadelta|adam (default adadelta) --learning-rate X (Adam only, default 0.001)
+              --seed N                  (default 42)
+              --source-classes LIST     (default 0-4)     --target-classes LIST (default 5-9)
+              --head fresh|reuse        (default fresh)
+              --plain                   train model 2 through the frozen layers every batch (no featurized fast path)
+              --no-baseline             skip the from-scratch baseline
+
+            sample       write a class-balanced sample of an IDX dataset (for tests and quick runs)
+              --data-dir DIR --out DIR --train-per-class N (default 400) --test-per-class N (default 100)
+            """;
+
+    private FeatureRelayCli() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || Set.of("-h", "--help", "help").contains(args[0])) {
+            out.print(USAGE);
+            return args.length == 0 ? USAGE_ERROR : OK;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            return switch (args[0]) {
+                case "experiment" -> experiment(rest, out);
+                case "sample" -> sample(rest, out);
+                default -> throw new IllegalArgumentException("unknown command " + args[0]);
+            };
+        } catch (DatasetException e) {
+            err.println("error: " + e.getMessage());
+            return DATA_ERROR;
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            err.print(USAGE);
+            return USAGE_ERROR;
+        } catch (IOException e) {
+            err.println("error: " + e.getMessage());
+            return DATA_ERROR;
+        }
+    }
+
+    private static int experiment(List<String> args, PrintStream out) {
+        CommandLine cl = new CommandLine(args,
+                Set.of("--dataset", "--data-dir", "--epochs", "--batch-size", "--optimizer", "--learning-rate",
+                        "--seed", "--source-classes", "--target-classes", "--head"),
+                Set.of("--plain", "--no-baseline"));
+        DatasetKind kind = dataset(cl.get("--dataset", DatasetKind.FASHION_MNIST.id()));
+        String optimizerName = cl.get("--optimizer", Optimizer.ADADELTA.id());
+        Optimizer optimizer = Optimizer.byId(optimizerName)
+                .orElseThrow(() -> new IllegalArgumentException("--optimizer must be adadelta or adam, got "
+                        + optimizerName));
+        String headName = cl.get("--head", HeadMode.FRESH.id());
+        HeadMode head = HeadMode.byId(headName)
+                .orElseThrow(() -> new IllegalArgumentException("--head must be fresh or reuse, got " + headName));
+        Hyperparameters hp = new Hyperparameters(optimizer, cl.doubleValue("--learning-rate", 1e-3),
+                cl.intValue("--seed", (int) Hyperparameters.DEFAULT_SEED));
+        TrainingConfig training = new TrainingConfig(cl.intValue("--epochs", TrainingConfig.DEFAULT_EPOCHS),
+                cl.intValue("--batch-size", TrainingConfig.DEFAULT_BATCH_SIZE), hp);
+        Path dataDir = cl.flag("--data-dir") ? Path.of(cl.get("--data-dir", null)) : null;
+        ExperimentSettings settings = new ExperimentSettings(kind, dataDir,
+                cl.intList("--source-classes", ExperimentSettings.SOURCE_CLASSES),
+                cl.intList("--target-classes", ExperimentSettings.TARGET_CLASSES), training, head,
+                !cl.flag("--plain"), !cl.flag("--no-baseline"));
+
+        out.printf("Feature Relay reference experiment: %s from %s, source classes %s, target classes %s, %d epochs, "
+                + "batch %d, %s, head %s, %s path%n", kind.id(),
+                dataDir == null ? kind.defaultDirectory() : dataDir, settings.sourceClasses(),
+                settings.targetClasses(), training.epochs(), training.batchSize(), optimizer.id(), head.id(),
+                settings.featurized() ? "featurized" : "plain");
+        ExperimentReport report = new ReferenceExperiment(NetworkFactory.standard())
+                .run(settings, role -> new ProgressPrinter(role.name().toLowerCase(Locale.ROOT), out), () -> false);
+        out.println();
+        out.print(report.toTable());
+        return OK;
+    }
+
+    private static int sample(List<String> args, PrintStream out) throws IOException {
+        CommandLine cl = new CommandLine(args, Set.of("--dataset", "--data-dir", "--out", "--train-per-class",
+                "--test-per-class"), Set.of());
+        DatasetKind kind = dataset(cl.get("--dataset", DatasetKind.FASHION_MNIST.id()));
+        if (kind != DatasetKind.FASHION_MNIST && kind != DatasetKind.MNIST) {
+            throw new IllegalArgumentException("sample writes IDX files: --dataset must be fashion-mnist or mnist");
+        }
+        String outDir = cl.get("--out", null);
+        if (outDir == null) {
+            throw new IllegalArgumentException("sample needs --out DIR");
+        }
+        Path dataDir = cl.flag("--data-dir") ? Path.of(cl.get("--data-dir", null)) : null;
+        TrainTestSplit all = kind.load(dataDir);
+        int trainPerClass = cl.intValue("--train-per-class", 400);
+        int testPerClass = cl.intValue("--test-per-class", 100);
+        Path target = Path.of(outDir);
+        Files.createDirectories(target);
+        IdxWriter.write(all.train().firstPerClass(trainPerClass), target.resolve("train-images-idx3-ubyte.gz"),
+                target.resolve("train-labels-idx1-ubyte.gz"));
+        IdxWriter.write(all.test().firstPerClass(testPerClass), target.resolve("t10k-images-idx3-ubyte.gz"),
+                target.resolve("t10k-labels-idx1-ubyte.gz"));
+        out.printf("wrote %d train and %d test images per class to %s%n", trainPerClass, testPerClass, target);
+        return OK;
+    }
+
+    private static DatasetKind dataset(String id) {
+        return DatasetKind.byId(id).orElseThrow(() -> new IllegalArgumentException("--dataset must be one of "
+                + DatasetKind.ids() + ", got " + id));
+    }
+
+    /** Prints a progress line at most every few seconds: the model, epoch/batch, images/s and ETA. */
+    private static final class ProgressPrinter implements TrainingListener {
+
+        private static final long INTERVAL_NANOS = 5_000_000_000L;
+        private final String role;
+        private final PrintStream out;
+        private long lastPrint = System.nanoTime();
+
+        ProgressPrinter(String role, PrintStream out) {
+            this.role = role;
+            this.out = out;
+        }
+
+        @Override
+        public void onBatch(BatchProgress p) {
+            long now = System.nanoTime();
+            if (now - lastPrint >= INTERVAL_NANOS) {
+                lastPrint = now;
+                out.printf(Locale.ROOT, "  %-8s epoch %d/%d batch %d/%d  %.0f images/s  ETA %.0f s%n", role, p.epoch(),
+                        p.epochs(), p.batch(), p.batches(), p.imagesPerSecond(), p.etaSeconds());
+            }
+        }
+
+        @Override
+        public void onEpoch(EpochResult r) {
+            out.printf(Locale.ROOT, "%-8s epoch %d: loss %.4f, validation accuracy %.4f, %.1f s, %.0f images/s%n", role,
+                    r.epoch(), r.loss(), r.validationAccuracy(), r.seconds(), r.imagesPerSecond());
+        }
+    }
+}

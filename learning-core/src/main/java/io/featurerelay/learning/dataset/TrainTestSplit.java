@@ -1,0 +1,26 @@
+package io.featurerelay.learning.dataset;
+
+import java.util.List;
+
+/** The training images and the held-out test images of one dataset (or of the same class subset of it). */
+public record TrainTestSplit(ImageDataset train, ImageDataset test) {
+
+    public TrainTestSplit {
+        if (!train.shape().equals(test.shape())) {
+            throw new IllegalArgumentException("train images are " + train.shape() + " but test images are " + test.shape());
+        }
+    }
+
+    /** Both splits restricted to the same classes, labels remapped to {@code 0..n-1}. */
+    public TrainTestSplit subset(List<Integer> classes) {
+        return new TrainTestSplit(train.subset(classes), test.subset(classes));
+    }
+
+    public ImageShape shape() {
+        return train.shape();
+    }
+
+    public List<String> classNames() {
+        return train.classNames();
+    }
+}

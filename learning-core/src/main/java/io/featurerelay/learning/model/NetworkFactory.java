@@ -1,0 +1,25 @@
+package io.featurerelay.learning.model;
+
+import java.util.Map;
+
+/** Builds {@link Network}s from specs; the one place that knows which implementation is in use. */
+public interface NetworkFactory {
+
+    /** A freshly initialised network, every layer trainable (the base model and the from-scratch baseline). */
+    Network create(ModelSpec spec, Hyperparameters hyperparameters);
+
+    /**
+     * A network whose feature layers are frozen: it starts as {@link #create} would, then takes the given
+     * parameters (the features, and the head too when it is reused) and freezes every feature layer.
+     */
+    Network withFrozenFeatures(ModelSpec spec, Hyperparameters hyperparameters,
+            Map<String, Map<String, float[]>> parameters);
+
+    /** The head layers alone, reading flattened feature vectors of length {@link ModelSpec#featureSize()}. */
+    Network headOnly(ModelSpec spec, Hyperparameters hyperparameters);
+
+    /** The implementation in use: DL4J's layer API. */
+    static NetworkFactory standard() {
+        return new LayerApiNetworkFactory();
+    }
+}

@@ -1,0 +1,104 @@
+package io.featurerelay.learning.training;
+
+import io.featurerelay.learning.model.Network;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training loop shared by the base model, the transferred model and the baseline: seeded shuffling
+ * (the same order for every network given the same seed), per-batch progress, per-epoch validation,
+ * cancellation between batches.
+ */
+public final class Trainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    /** Evaluation batch size: inference needs no small batches, larger ones amortise per-call overhead. */
+    static final int EVALUATION_BATCH = 500;
+
+    private Trainer() {
+    }
+
+    /**
+     * Trains {@code network} on {@code train} and evaluates it on {@code validation} after every epoch.
+     *
+     * @param cancelled polled before each batch; when true the run stops with {@link TrainingCancelledException}
+     */
+    public static TrainingHistory train(Network network, TrainingData train, TrainingData validation,
+            TrainingConfig config, TrainingListener listener, BooleanSupplier cancelled) {
+        if (train.size() == 0) {
+            throw new IllegalArgumentException("no training examples");
+        }
+        network.reseed();
+        Random shuffle = new Random(config.hyperparameters().seed());
+        int[] order = new int[train.size()];
+        Arrays.setAll(order, i -> i);
+        int batches = (train.size() + config.batchSize() - 1) / config.batchSize();
+        List<EpochResult> results = new ArrayList<>();
+        double trainingSeconds = 0;
+        long imagesSeen = 0;
+        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+            shuffle(order, shuffle);
+            double lossSum = 0;
+            long epochStart = System.nanoTime();
+            for (int b = 0; b < batches; b++) {
+                if (cancelled.getAsBoolean()) {
+                    throw new TrainingCancelledException(epoch, b + 1);
+                }
+                int from = b * config.batchSize();
+                int[] indices = Arrays.copyOfRange(order, from, Math.min(from + config.batchSize(), order.length));
+                lossSum += network.fitBatch(train.batch(indices));
+                imagesSeen += indices.length;
+                double elapsed = trainingSeconds + (System.nanoTime() - epochStart) / 1e9;
+                double rate = imagesSeen / Math.max(elapsed, 1e-9);
+                long remaining = (long) train.size() * config.epochs() - imagesSeen;
+                listener.onBatch(new BatchProgress(epoch, config.epochs(), b + 1, batches, rate, remaining / rate));
+            }
+            double seconds = (System.nanoTime() - epochStart) / 1e9;
+            trainingSeconds += seconds;
+            double accuracy = accuracy(network, validation);
+            EpochResult result = new EpochResult(epoch, lossSum / batches, accuracy, seconds, train.size() / seconds);
+            LOG.info("epoch {}/{}: loss {}, validation accuracy {}, {} s, {} images/s", epoch, config.epochs(),
+                    String.format("%.4f", result.loss()), String.format("%.4f", accuracy),
+                    String.format("%.1f", seconds), String.format("%.0f", result.imagesPerSecond()));
+            results.add(result);
+            listener.onEpoch(result);
+        }
+        return new TrainingHistory(results, trainingSeconds);
+    }
+
+    /** Fraction of {@code data} whose most probable class is its label. */
+    public static double accuracy(Network network, TrainingData data) {
+        if (data.size() == 0) {
+            return 0;
+        }
+        int correct = 0;
+        for (int from = 0; from < data.size(); from += EVALUATION_BATCH) {
+            int[] indices = new int[Math.min(EVALUATION_BATCH, data.size() - from)];
+            for (int i = 0; i < indices.length; i++) {
+                indices[i] = from + i;
+            }
+            INDArray predicted = network.output(data.batch(indices).getFeatures()).argMax(1);
+            for (int i = 0; i < indices.length; i++) {
+                if (predicted.getInt(i) == data.label(indices[i])) {
+                    correct++;
+                }
+            }
+        }
+        return correct / (double) data.size();
+    }
+
+    private static void shuffle(int[] order, Random random) {
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.featurerelay.learning.training;
+
+import io.featurerelay.learning.dataset.ImageBatches;
+import io.featurerelay.learning.dataset.ImageDataset;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/** Examples the training loop can batch by index: images, or pre-computed feature vectors. */
+public interface TrainingData {
+
+    int size();
+
+    /** The examples at {@code indices}, in that order, with one-hot labels. */
+    DataSet batch(int[] indices);
+
+    /** Labels in {@code 0..numClasses-1}. */
+    int label(int index);
+
+    static TrainingData of(ImageDataset images) {
+        return new TrainingData() {
+            @Override
+            public int size() {
+                return images.size();
+            }
+
+            @Override
+            public DataSet batch(int[] indices) {
+                return ImageBatches.batch(images, indices);
+            }
+
+            @Override
+            public int label(int index) {
+                return images.labels()[index];
+            }
+        };
+    }
+
+    /** Pre-computed features [n, featureSize] with the labels of the images they came from. */
+    static TrainingData ofFeatures(INDArray features, int[] labels, int numClasses) {
+        return new TrainingData() {
+            @Override
+            public int size() {
+                return labels.length;
+            }
+
+            @Override
+            public DataSet batch(int[] indices) {
+                INDArray f = indices.length == labels.length && isIdentity(indices)
+                        ? features
+                        : features.get(NDArrayIndex.indices(toLong(indices)), NDArrayIndex.all());
+                float[] oneHot = new float[indices.length * numClasses];
+                for (int b = 0; b < indices.length; b++) {
+                    oneHot[b * numClasses + labels[indices[b]]] = 1f;
+                }
+                return new DataSet(f, Nd4j.create(oneHot, new long[] {indices.length, numClasses}, 'c'));
+            }
+
+            @Override
+            public int label(int index) {
+                return labels[index];
+            }
+        };
+    }
+
+    private static boolean isIdentity(int[] indices) {
+        for (int i = 0; i < indices.length; i++) {
+            if (indices[i] != i) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long[] toLong(int[] indices) {
+        long[] out = new long[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            out[i] = indices[i];
+        }
+        return out;
+    }
+}
