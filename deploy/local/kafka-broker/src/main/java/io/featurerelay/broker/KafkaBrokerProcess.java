@@ -1,0 +1,232 @@
+package io.featurerelay.broker;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+
+/**
+ * Starts {@link LocalKafkaBroker} as a child JVM and waits until it answers; stops it on {@link #stop()} or
+ * when this JVM exits. Restarting keeps the data directory and ports, so records survive a stop.
+ */
+public final class KafkaBrokerProcess implements AutoCloseable {
+
+    static final String HEAP = "-Xmx192m";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+
+    private final Path dataDir;
+    private final int port;
+    private final int controllerPort;
+    private final boolean deleteOnClose;
+    private Process process;
+    private final Thread killOnExit = new Thread(this::kill, "kafka-broker-kill");
+
+    private KafkaBrokerProcess(Path dataDir, int port, int controllerPort, boolean deleteOnClose) {
+        this.dataDir = dataDir;
+        this.port = port;
+        this.controllerPort = controllerPort;
+        this.deleteOnClose = deleteOnClose;
+    }
+
+    /** A broker on two free loopback ports with a fresh temporary data directory, deleted on {@link #close()}. */
+    public static KafkaBrokerProcess onFreePorts() {
+        try {
+            return new KafkaBrokerProcess(Files.createTempDirectory("featurerelay-kafka-"), freePort(), freePort(),
+                    true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A broker with a kept data directory and fixed ports (the one-machine run). */
+    public static KafkaBrokerProcess at(Path dataDir, int port, int controllerPort) {
+        return new KafkaBrokerProcess(dataDir, port, controllerPort, false);
+    }
+
+    public String bootstrapServers() {
+        return "127.0.0.1:" + port;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path logFile() {
+        return dataDir.resolve("broker.log");
+    }
+
+    public synchronized boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    /** Starts the broker and returns once an admin client sees the cluster. */
+    public synchronized KafkaBrokerProcess start() {
+        if (isRunning()) {
+            return this;
+        }
+        List<String> command = new ArrayList<>(List.of(javaExecutable(), HEAP, "-Xms32m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Xss512k", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-cp", classPath(), LocalKafkaBroker.class.getName(),
+                "--data-dir", dataDir.toString(), "--port", Integer.toString(port),
+                "--controller-port", Integer.toString(controllerPort)));
+        try {
+            Files.createDirectories(dataDir);
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile())).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the Kafka broker: " + e.getMessage(), e);
+        }
+        try {
+            Runtime.getRuntime().addShutdownHook(killOnExit);
+        } catch (IllegalArgumentException alreadyAdded) {
+            // restarted: the hook from the first start stays
+        }
+        awaitReady();
+        return this;
+    }
+
+    private void awaitReady() {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the Kafka broker exited with " + process.exitValue() + "; see "
+                        + logFile() + ":\n" + tail());
+            }
+            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000,
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000))) {
+                if (!admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty()) {
+                    return;
+                }
+            } catch (Exception e) {
+                last = e;
+            }
+            sleep(200);
+        }
+        kill();
+        throw new IllegalStateException("the Kafka broker did not become ready in " + READY_TIMEOUT + ": " + last
+                + "\n" + tail());
+    }
+
+    /** Stops the broker gracefully (SIGTERM, then SIGKILL after 30 s); the data directory stays. */
+    public synchronized void stop() {
+        if (process == null) {
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+        process = null;
+    }
+
+    /** Resident memory of the broker process in bytes, from /proc; -1 where that is not readable. */
+    public synchronized long residentBytes() {
+        if (!isRunning()) {
+            return -1;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    @Override
+    public synchronized void close() {
+        stop();
+        try {
+            Runtime.getRuntime().removeShutdownHook(killOnExit);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            // the JVM is already shutting down, or the hook was never added
+        }
+        if (deleteOnClose) {
+            deleteRecursively(dataDir);
+        }
+    }
+
+    private synchronized void kill() {
+        if (process != null) {
+            process.destroyForcibly();
+        }
+    }
+
+    private String tail() {
+        try {
+            List<String> lines = Files.readAllLines(logFile());
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    /** This module's classes plus target/lib, where the build copies the broker's dependencies. */
+    static String classPath() {
+        Path location;
+        try {
+            location = Path.of(LocalKafkaBroker.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        Path lib = location.getParent().resolve("lib");
+        if (!Files.isDirectory(lib)) {
+            throw new IllegalStateException("the broker's dependencies are missing: expected " + lib
+                    + " (run: mvn -DskipTests package -pl deploy/local/kafka-broker -am)");
+        }
+        return location + File.pathSeparator + lib + File.separator + "*";
+    }
+
+    private static String javaExecutable() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 0, java.net.InetAddress.getLoopbackAddress())) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the broker", e);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort: a temporary directory
+        }
+    }
+}
