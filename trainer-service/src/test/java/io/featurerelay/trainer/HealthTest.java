@@ -1,23 +1,29 @@
 package io.featurerelay.trainer;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
 
+import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
+@WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
 class HealthTest {
 
     @Test
-    void livenessAndReadinessAreUp() {
+    void livenessAndReadinessIncludingKafkaAreUp() {
         given().when().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
-        given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body("checks.name", hasItem("Kafka connection health check"));
     }
 
     @Test
-    void metricsAreExposedInPrometheusFormat() {
-        given().when().get("/q/metrics").then().statusCode(200)
-                .body(org.hamcrest.Matchers.containsString("jvm_memory_used_bytes"));
+    void openApiDescribesTheTrainingsApi() {
+        given().when().get("/q/openapi").then().statusCode(200).body(containsString("/api/v1/trainings/{id}/model"));
     }
 }

@@ -74,6 +74,16 @@ final class LayerApiNetworkFactory implements NetworkFactory {
         return init(spec, hp, list.build(), LayerApiNetwork.Kind.HEAD_ONLY);
     }
 
+    @Override
+    public Network restore(ModelSpec spec, Hyperparameters hp, java.io.InputStream in) throws java.io.IOException {
+        MultiLayerNetwork net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(in, true);
+        if (net.getnLayers() != LayerApiNetwork.lastFeatureIndex(spec) + 4) {
+            throw new java.io.IOException("the saved network has " + net.getnLayers() + " layers, the spec needs "
+                    + (LayerApiNetwork.lastFeatureIndex(spec) + 4));
+        }
+        return new LayerApiNetwork(spec, hp, net, LayerApiNetwork.Kind.FULL);
+    }
+
     private static NeuralNetConfiguration.Builder base(Hyperparameters hp) {
         return new NeuralNetConfiguration.Builder()
                 .seed(hp.seed())

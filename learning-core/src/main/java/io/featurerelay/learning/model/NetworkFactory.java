@@ -18,6 +18,13 @@ public interface NetworkFactory {
     /** The head layers alone, reading flattened feature vectors of length {@link ModelSpec#featureSize()}. */
     Network headOnly(ModelSpec spec, Hyperparameters hyperparameters);
 
+    /**
+     * Reads a network that {@link Network#save} wrote, for the same spec.
+     *
+     * @throws java.io.IOException when the stream is no saved network
+     */
+    Network restore(ModelSpec spec, Hyperparameters hyperparameters, java.io.InputStream in) throws java.io.IOException;
+
     /** The implementation in use: DL4J's layer API. */
     static NetworkFactory standard() {
         return new LayerApiNetworkFactory();

@@ -1,0 +1,2 @@
+/** The trainer's typed configuration. */
+package io.featurerelay.trainer.config;

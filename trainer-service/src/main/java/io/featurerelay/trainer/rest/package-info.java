@@ -1,0 +1,2 @@
+/** The trainings REST API. */
+package io.featurerelay.trainer.rest;
