@@ -14,6 +14,7 @@ import io.featurerelay.learning.model.NetworkFactory;
 import io.featurerelay.learning.wire.FeatureWeights;
 import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.messaging.FeatureWeightsTopic;
+import io.featurerelay.service.testing.MetricsText;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;

@@ -4,7 +4,10 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.util.Iterator;
 import java.util.Optional;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.ImageIO;
 
 /** Turns a decoded picture into a model's input: resized to its height and width, gray or RGB, NCHW bytes. */
@@ -13,11 +16,33 @@ public final class ImageConverter {
     private ImageConverter() {
     }
 
+    /** Images larger than this many pixels are refused before decoding (a small PNG can claim a huge size). */
+    public static final long MAX_PIXELS = 4096L * 4096L;
+
     /** Decodes PNG or JPEG bytes; empty when they are no image that {@code javax.imageio} can read. */
     public static Optional<BufferedImage> decode(byte[] bytes) {
-        try {
-            return Optional.ofNullable(ImageIO.read(new ByteArrayInputStream(bytes)));
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                return Optional.empty();
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels <= 0 || pixels > MAX_PIXELS) {
+                    throw new IllegalArgumentException("the image has " + reader.getWidth(0) + "x"
+                            + reader.getHeight(0) + " pixels, more than " + MAX_PIXELS);
+                }
+                return Optional.ofNullable(reader.read(0));
+            } finally {
+                reader.dispose();
+            }
         } catch (IOException | RuntimeException e) {
+            if (e instanceof IllegalArgumentException tooLarge && tooLarge.getMessage() != null
+                    && tooLarge.getMessage().startsWith("the image has")) {
+                throw tooLarge;
+            }
             return Optional.empty();
         }
     }

@@ -36,6 +36,7 @@ public class RunMetrics {
     public static final String CURRENT_EPOCH = "featurerelay.training.epoch";
     public static final String CURRENT_BATCH = "featurerelay.training.batch";
     public static final String PARAMETERS = "featurerelay.model.parameters";
+    public static final String RUN_INFO = "featurerelay.run.info";
 
     private final MeterRegistry registry;
     private final int keptRuns;
@@ -76,6 +77,14 @@ public class RunMetrics {
     public synchronized void parameters(String run, String role, ModelSummary summary) {
         set(run, PARAMETERS, Tags.of("run", run, "role", role, "kind", "frozen"), summary.frozenParams());
         set(run, PARAMETERS, Tags.of("run", run, "role", role, "kind", "trainable"), summary.trainableParams());
+    }
+
+    /**
+     * Describes a run (always 1): what it is and where it came from, e.g. {@code kind=transfer,
+     * base_run=base-..., target=default}, so that a dashboard can link runs without another source.
+     */
+    public synchronized void info(String run, String... labelPairs) {
+        set(run, RUN_INFO, Tags.of("run", run).and(labelPairs), 1.0);
     }
 
     /** Runs that currently have series, oldest first. */

@@ -224,6 +224,7 @@ public class TrainingService {
             Network network = factory.create(spec, hp);
             job.summary(network.summary());
             runMetrics.parameters(id, ROLE, network.summary());
+            runMetrics.info(id, "kind", ROLE, "dataset", p.dataset(), "classes", p.classes().toString());
             LOG.infof("training %s on %d images of %s, %d epochs", id, data.train().size(), data.classNames(),
                     p.epochs());
             TrainingHistory history = Trainer.train(network, TrainingData.of(data.train()),

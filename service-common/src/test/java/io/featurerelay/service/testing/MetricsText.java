@@ -1,10 +1,10 @@
-package io.featurerelay.trainer;
+package io.featurerelay.service.testing;
 
 import java.util.HashMap;
 import java.util.Map;
 
 /** Reads one sample out of the Prometheus text exposition format. */
-final class MetricsText {
+public final class MetricsText {
 
     private MetricsText() {
     }
@@ -14,7 +14,7 @@ final class MetricsText {
      *
      * @throws AssertionError when there is none
      */
-    static double value(String exposition, String name, String... labelPairs) {
+    public static double value(String exposition, String name, String... labelPairs) {
         Map<String, String> wanted = new HashMap<>();
         for (int i = 0; i < labelPairs.length; i += 2) {
             wanted.put(labelPairs[i], labelPairs[i + 1]);

@@ -1,0 +1,2 @@
+/** The transfer service's typed configuration, target tasks included. */
+package io.featurerelay.transfer.config;

@@ -1,0 +1,27 @@
+package io.featurerelay.transfer.rest;
+
+import io.featurerelay.transfer.service.BaseModel;
+import io.featurerelay.transfer.service.TransferService;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+@Path("/api/v1/base-models")
+@Produces(MediaType.APPLICATION_JSON)
+public class BaseModelResource {
+
+    private final TransferService service;
+
+    public BaseModelResource(TransferService service) {
+        this.service = service;
+    }
+
+    @GET
+    @Operation(summary = "Base models received and verified: id, SHA-256, source classes, history, received at")
+    public List<BaseModel> list() {
+        return service.baseModels();
+    }
+}

@@ -1,0 +1,76 @@
+package io.featurerelay.transfer.rest;
+
+import io.featurerelay.transfer.service.Prediction;
+import io.featurerelay.transfer.service.RerunValidator;
+import io.featurerelay.transfer.service.TransferService;
+import io.featurerelay.transfer.service.TransferStatus;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+/** The transfers API: thin, every decision is the service's. */
+@Path("/api/v1/transfers")
+@Produces(MediaType.APPLICATION_JSON)
+public class TransferResource {
+
+    private final TransferService service;
+
+    public TransferResource(TransferService service) {
+        this.service = service;
+    }
+
+    @GET
+    @Operation(summary = "All transfers, newest first")
+    public List<TransferStatus> list() {
+        return service.list();
+    }
+
+    @GET
+    @Path("{id}")
+    @Operation(summary = "State, progress, model 2 and baseline histories side by side, summary, base lineage")
+    public TransferStatus get(@PathParam("id") String id) {
+        return service.get(id);
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Re-run from a stored base model with other classes, epochs or head mode")
+    public Response rerun(TransferRequest request, UriInfo uri) {
+        var parameters = RerunValidator.validate(request, service.defaultTarget(), service.config().maxEpochs());
+        TransferStatus status = service.rerun(parameters, request.baseModelId());
+        return Response.accepted(status).location(uri.getAbsolutePathBuilder().path(status.id()).build()).build();
+    }
+
+    @DELETE
+    @Path("{id}")
+    @Operation(summary = "Cancel a queued or running transfer")
+    public TransferStatus cancel(@PathParam("id") String id) {
+        return service.cancel(id);
+    }
+
+    @GET
+    @Path("{id}/model")
+    @Produces("application/zip")
+    @Operation(summary = "Download model 2 (DL4J model zip, frozen feature layers included)")
+    public Response model(@PathParam("id") String id) {
+        return Response.ok(service.model2File(id).toFile())
+                .header("Content-Disposition", "attachment; filename=\"" + id + "-model2.zip\"").build();
+    }
+
+    @POST
+    @Path("{id}/predictions")
+    @Consumes({"image/png", "image/jpeg", MediaType.APPLICATION_OCTET_STREAM})
+    @Operation(summary = "Classify a PNG or JPEG image with model 2: classes with probabilities, top first")
+    public Prediction predict(@PathParam("id") String id, byte[] image) {
+        return service.predict(id, image);
+    }
+}

@@ -1,0 +1,15 @@
+package io.featurerelay.transfer.service;
+
+import java.util.List;
+
+/** What model 2 sees in an image: every class with its probability, most probable first. */
+public record Prediction(String transferId, List<ClassProbability> predictions) {
+
+    /**
+     * @param label       label index in the target task (0..n-1)
+     * @param className   the class's name
+     * @param probability softmax probability
+     */
+    public record ClassProbability(int label, String className, double probability) {
+    }
+}

@@ -1,0 +1,68 @@
+package io.featurerelay.transfer.service;
+
+import io.featurerelay.learning.dataset.ClassSelection;
+import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.model.Optimizer;
+import io.featurerelay.learning.transfer.HeadMode;
+import io.featurerelay.service.problem.ProblemException;
+import io.featurerelay.transfer.config.TransferConfig;
+import io.featurerelay.transfer.rest.TransferRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Turns a re-run request into {@link TransferParameters}, or a 400 that names the field at fault. */
+public final class RerunValidator {
+
+    private RerunValidator() {
+    }
+
+    public static TransferParameters validate(TransferRequest r, TransferConfig.TargetTask defaults, int maxEpochs) {
+        if (r == null || r.baseModelId() == null || r.baseModelId().isBlank()) {
+            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
+        }
+        String datasetId = r.dataset() != null ? r.dataset() : defaults.dataset();
+        DatasetKind kind = DatasetKind.byId(datasetId).orElseThrow(() -> ProblemException.invalidField("dataset",
+                "unknown dataset '" + datasetId + "'; known: " + DatasetKind.ids()));
+        Path dataDir = r.dataDir() != null ? Path.of(r.dataDir())
+                : r.dataset() == null ? defaults.dataDir().orElse(kind.defaultDirectory()) : kind.defaultDirectory();
+        if (!Files.isDirectory(dataDir) || !Files.isReadable(dataDir)) {
+            throw ProblemException.invalidField("dataDir", "data directory " + dataDir
+                    + " does not exist or is not readable. " + kind.howToGet());
+        }
+        List<Integer> classes = r.classes() != null ? r.classes() : defaults.classes();
+        if (!kind.classNames().isEmpty()) {
+            try {
+                ClassSelection.validate(classes, kind.classNames().size());
+            } catch (IllegalArgumentException e) {
+                throw ProblemException.invalidField("classes", e.getMessage());
+            }
+        }
+        if (classes.size() < 2) {
+            throw ProblemException.invalidField("classes", "a classifier needs at least 2 classes");
+        }
+        int epochs = r.epochs() != null ? r.epochs() : defaults.epochs();
+        if (epochs < 1 || epochs > maxEpochs) {
+            throw ProblemException.invalidField("epochs", "epochs must be between 1 and " + maxEpochs + ", got "
+                    + epochs);
+        }
+        int batchSize = r.batchSize() != null ? r.batchSize() : defaults.batchSize();
+        if (batchSize < 1 || batchSize > 4096) {
+            throw ProblemException.invalidField("batchSize", "batchSize must be between 1 and 4096, got " + batchSize);
+        }
+        String head = r.head() != null ? r.head() : defaults.head();
+        HeadMode.byId(head).orElseThrow(() -> ProblemException.invalidField("head",
+                "head must be fresh or reuse, got '" + head + "'"));
+        String optimizer = r.optimizer() != null ? r.optimizer() : defaults.optimizer();
+        Optimizer.byId(optimizer).orElseThrow(() -> ProblemException.invalidField("optimizer",
+                "optimizer must be adadelta or adam, got '" + optimizer + "'"));
+        double learningRate = r.learningRate() != null ? r.learningRate() : defaults.learningRate();
+        if (!(learningRate > 0 && learningRate <= 10)) {
+            throw ProblemException.invalidField("learningRate", "learningRate must be in (0, 10], got " + learningRate);
+        }
+        return new TransferParameters(TransferService.MANUAL, kind.id(), dataDir.toString(), List.copyOf(classes),
+                epochs, batchSize, head.toLowerCase(), r.baseline() != null ? r.baseline() : defaults.baseline(),
+                r.featurized() != null ? r.featurized() : defaults.featurized(), optimizer.toLowerCase(),
+                learningRate, r.seed() != null ? r.seed() : defaults.seed());
+    }
+}

@@ -1,0 +1,46 @@
+package io.featurerelay.transfer.service;
+
+import io.featurerelay.learning.model.ModelSummary;
+import io.featurerelay.learning.training.EpochResult;
+import io.featurerelay.service.jobs.JobState;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A transfer job as the API shows it and as the store keeps it.
+ *
+ * @param id               transfer run id
+ * @param baseModelId      the base model it starts from
+ * @param state            QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED
+ * @param error            why it failed
+ * @param parameters       what it trains
+ * @param classNames       names of the target classes
+ * @param createdAt        when it was created
+ * @param startedAt        when training began
+ * @param finishedAt       when it ended
+ * @param progress         where it stands: which model, epoch, batch, rate, ETA
+ * @param transferHistory  model 2's epochs
+ * @param scratchHistory   the baseline's epochs
+ * @param comparison       both accuracies side by side, by epoch
+ * @param featurizeSeconds time spent computing frozen activations once
+ * @param transferSeconds  model 2's whole training time (featurizing included)
+ * @param scratchSeconds   the baseline's training time
+ * @param summary          model 2's layers, frozen and trainable
+ * @param lineage          the base model: id, SHA-256, source classes, its history
+ * @param resultPublished  whether the result record reached transfer-results
+ */
+public record TransferStatus(String id, String baseModelId, JobState state, String error,
+        TransferParameters parameters, List<String> classNames, Instant createdAt, Instant startedAt,
+        Instant finishedAt, Progress progress, List<EpochResult> transferHistory, List<EpochResult> scratchHistory,
+        List<EpochComparison> comparison, Double featurizeSeconds, Double transferSeconds, Double scratchSeconds,
+        ModelSummary summary, BaseModel lineage, boolean resultPublished) {
+
+    /** Progress of the model that is training now ({@code role} transfer or scratch; featurizing: batch 0). */
+    public record Progress(String role, String phase, int epoch, int epochs, int batch, int batches,
+            double fractionDone, double imagesPerSecond, double etaSeconds) {
+    }
+
+    /** Validation accuracy of both models after the same epoch. */
+    public record EpochComparison(int epoch, Double transferAccuracy, Double scratchAccuracy) {
+    }
+}
