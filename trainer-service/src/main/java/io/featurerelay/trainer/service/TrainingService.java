@@ -102,8 +102,8 @@ public class TrainingService {
         AtomicInteger threads = new AtomicInteger();
         workers = new ThreadPoolExecutor(config.concurrency(), config.concurrency(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(Math.max(1, config.queueSize())),
-                r -> new Thread(r, "training-worker-" + threads.incrementAndGet()));
-        retries = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "envelope-publisher"));
+                r -> daemon(new Thread(r, "training-worker-" + threads.incrementAndGet())));
+        retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(new Thread(r, "envelope-publisher")));
         recover();
         if (config.autostart()) {
             TrainingStatus s = submit(null);
@@ -111,8 +111,17 @@ public class TrainingService {
         }
     }
 
+    /** Daemon threads: a training in progress must not keep a stopping JVM alive. */
+    private static Thread daemon(Thread t) {
+        t.setDaemon(true);
+        return t;
+    }
+
+    /**
+     * Running jobs stay RUNNING in the store and are reported as interrupted at the next start; stored
+     * envelopes not yet acknowledged are published again then.
+     */
     void onStop(@Observes ShutdownEvent event) {
-        jobs.values().forEach(TrainingJob::requestCancel);
         if (workers != null) {
             workers.shutdownNow();
             retries.shutdownNow();

@@ -112,7 +112,12 @@ public class TransferService {
         AtomicInteger threads = new AtomicInteger();
         // unbounded: jobs that Kafka records start must never be refused; REST re-runs check queueSize themselves
         workers = new ThreadPoolExecutor(config.concurrency(), config.concurrency(), 0, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> new Thread(r, "transfer-worker-" + threads.incrementAndGet()));
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "transfer-worker-" + threads.incrementAndGet());
+                    // a training in progress must not keep a stopping JVM alive: the job runs again at the next start
+                    t.setDaemon(true);
+                    return t;
+                });
         recover();
     }
 

@@ -183,7 +183,11 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
     }
 
-    /** This module's classes plus target/lib, where the build copies the broker's dependencies. */
+    /**
+     * This module's classes plus target/lib, where the build copies the broker's dependencies. Found beside the
+     * loaded classes (a reactor build), else in the repository checkout above the working directory (a module
+     * built alone resolves this one from the local Maven repository, which has no lib folder).
+     */
     static String classPath() {
         Path location;
         try {
@@ -192,11 +196,18 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         Path lib = location.getParent().resolve("lib");
-        if (!Files.isDirectory(lib)) {
-            throw new IllegalStateException("the broker's dependencies are missing: expected " + lib
-                    + " (run: mvn -DskipTests package -pl deploy/local/kafka-broker -am)");
+        if (Files.isDirectory(lib)) {
+            return location + File.pathSeparator + lib + File.separator + "*";
         }
-        return location + File.pathSeparator + lib + File.separator + "*";
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path target = dir.resolve("deploy/local/kafka-broker/target");
+            if (Files.isDirectory(target.resolve("lib")) && Files.isDirectory(target.resolve("classes"))) {
+                return target.resolve("classes") + File.pathSeparator + target.resolve("lib") + File.separator + "*";
+            }
+        }
+        throw new IllegalStateException("the broker's dependencies are missing: expected " + lib
+                + " or deploy/local/kafka-broker/target/lib in the checkout"
+                + " (run: mvn -DskipTests package -pl deploy/local/kafka-broker -am)");
     }
 
     private static String javaExecutable() {

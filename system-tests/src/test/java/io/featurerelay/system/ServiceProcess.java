@@ -1,0 +1,99 @@
+package io.featurerelay.system;
+
+import static org.awaitility.Awaitility.await;
+
+import io.restassured.RestAssured;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** A built Quarkus service started as its own JVM, as a user would start it; stopped with SIGTERM. */
+final class ServiceProcess implements AutoCloseable {
+
+    private final String module;
+    private final int port;
+    private final Map<String, String> properties = new LinkedHashMap<>();
+    private final Path log;
+    private Process process;
+
+    ServiceProcess(String module, Path logDir) {
+        this.module = module;
+        this.port = freePort();
+        this.log = logDir.resolve(module + ".log");
+        properties.put("quarkus.http.port", Integer.toString(port));
+        properties.put("quarkus.http.host", "127.0.0.1");
+    }
+
+    ServiceProcess with(String key, String value) {
+        properties.put(key, value);
+        return this;
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    ServiceProcess start() {
+        Path jar = Path.of("..", module, "target", "quarkus-app", "quarkus-run.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " is missing: run mvn verify from the repository root");
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx1g", "-Dorg.bytedeco.javacpp.maxbytes=2G",
+                "-Dorg.bytedeco.javacpp.maxphysicalbytes=4G"));
+        properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
+        command.add("-jar");
+        command.add(jar.toString());
+        try {
+            Files.createDirectories(log.getParent());
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(module + " exited; see " + log);
+            }
+            return RestAssured.given().baseUri(url()).get("/q/health/ready").statusCode() == 200;
+        });
+        return this;
+    }
+
+    /** SIGTERM, as a container runtime or Ctrl-C would. */
+    void stop() {
+        if (process == null) {
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 0, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
