@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.broker.TopicReader;
+import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -36,7 +38,8 @@ class PublishRetryTest {
         }
         JsonPath done = TrainingApi.awaitState(id, Duration.ofSeconds(90), "SUCCEEDED");
         assertThat(done.getLong("published.offset")).isNotNegative();
-        assertThat(FeatureWeightsTopicReader.recordsWithKey(broker.bootstrapServers(), id, Duration.ofSeconds(30)))
+        assertThat(TopicReader.read(broker.bootstrapServers(),
+                FeatureWeightsTopic.NAME, 2, r -> id.equals(r.key()), Duration.ofSeconds(20)))
                 .hasSize(1);
     }
 }

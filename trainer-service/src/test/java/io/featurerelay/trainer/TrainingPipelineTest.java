@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.containsString;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.broker.TopicReader;
 import io.featurerelay.learning.model.Hyperparameters;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.Network;
@@ -57,15 +58,15 @@ class TrainingPipelineTest {
         assertThat(status.getString("published.topic")).isEqualTo(FeatureWeightsTopic.NAME);
         long offset = status.getLong("published.offset");
 
-        List<ConsumerRecord<String, byte[]>> records = FeatureWeightsTopicReader.recordsWithKey(
-                broker.bootstrapServers(), id, Duration.ofSeconds(30));
+        List<ConsumerRecord<String, byte[]>> records = TopicReader.read(broker.bootstrapServers(),
+                FeatureWeightsTopic.NAME, 1, r -> id.equals(r.key()), Duration.ofSeconds(30));
         assertThat(records).hasSize(1);
         ConsumerRecord<String, byte[]> record = records.get(0);
         assertThat(record.offset()).isEqualTo(offset);
-        assertThat(FeatureWeightsTopicReader.header(record, FeatureWeightsTopic.SCHEMA_HEADER))
+        assertThat(TopicReader.header(record, FeatureWeightsTopic.SCHEMA_HEADER))
                 .isEqualTo(FeatureWeightsCodec.SCHEMA_NAME);
         FeatureWeightsCodec.verifySignature(record.value(),
-                FeatureWeightsTopicReader.header(record, FeatureWeightsTopic.SIGNATURE_HEADER),
+                TopicReader.header(record, FeatureWeightsTopic.SIGNATURE_HEADER),
                 "test-signing-key".getBytes(StandardCharsets.UTF_8));
         FeatureWeights weights = new FeatureWeightsCodec().decode(record.value());
         assertThat(weights.header().baseModelId()).isEqualTo(id);

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.broker.TopicReader;
 import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.featurerelay.service.testing.MetricsText;
 import io.featurerelay.transfer.messaging.FeatureWeightsConsumer;

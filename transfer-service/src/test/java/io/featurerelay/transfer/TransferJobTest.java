@@ -9,6 +9,7 @@ import static org.hamcrest.Matchers.equalTo;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.broker.TopicReader;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.ImageDataset;
 import io.featurerelay.learning.model.Hyperparameters;

@@ -47,38 +47,30 @@ public record ImageDataset(String name, ImageShape shape, byte[] pixels, int[] l
         for (int i = 0; i < classes.size(); i++) {
             newLabel[classes.get(i)] = i;
         }
-        int kept = 0;
-        for (int label : labels) {
-            if (newLabel[label] >= 0) {
-                kept++;
-            }
-        }
-        int imageSize = shape.size();
-        byte[] keptPixels = new byte[kept * imageSize];
-        int[] keptLabels = new int[kept];
-        int k = 0;
+        boolean[] keep = new boolean[labels.length];
         for (int i = 0; i < labels.length; i++) {
-            int mapped = newLabel[labels[i]];
-            if (mapped >= 0) {
-                System.arraycopy(pixels, i * imageSize, keptPixels, k * imageSize, imageSize);
-                keptLabels[k++] = mapped;
-            }
+            keep[i] = newLabel[labels[i]] >= 0;
         }
-        List<String> names = classes.stream().map(classNames::get).toList();
-        return new ImageDataset(name, shape, keptPixels, keptLabels, names);
+        return select(keep, newLabel, classes.stream().map(classNames::get).toList());
     }
 
     /** The first {@code count} images of each class, in their original order (for samples and quick runs). */
     public ImageDataset firstPerClass(int count) {
         int[] taken = new int[numClasses()];
-        int kept = 0;
         boolean[] keep = new boolean[labels.length];
         for (int i = 0; i < labels.length; i++) {
-            if (taken[labels[i]] < count) {
-                taken[labels[i]]++;
-                keep[i] = true;
-                kept++;
-            }
+            keep[i] = taken[labels[i]]++ < count;
+        }
+        int[] sameLabel = new int[numClasses()];
+        Arrays.setAll(sameLabel, c -> c);
+        return select(keep, sameLabel, classNames);
+    }
+
+    /** The images marked in {@code keep}, in order, with label {@code l} turned into {@code newLabel[l]}. */
+    private ImageDataset select(boolean[] keep, int[] newLabel, List<String> names) {
+        int kept = 0;
+        for (boolean k : keep) {
+            kept += k ? 1 : 0;
         }
         int imageSize = shape.size();
         byte[] keptPixels = new byte[kept * imageSize];
@@ -87,10 +79,10 @@ public record ImageDataset(String name, ImageShape shape, byte[] pixels, int[] l
         for (int i = 0; i < labels.length; i++) {
             if (keep[i]) {
                 System.arraycopy(pixels, i * imageSize, keptPixels, k * imageSize, imageSize);
-                keptLabels[k++] = labels[i];
+                keptLabels[k++] = newLabel[labels[i]];
             }
         }
-        return new ImageDataset(name, shape, keptPixels, keptLabels, classNames);
+        return new ImageDataset(name, shape, keptPixels, keptLabels, names);
     }
 
     /** Scaled pixel value of image {@code i}, flat index {@code j} within the image. */

@@ -1,4 +1,4 @@
-package io.featurerelay.transfer;
+package io.featurerelay.broker;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,13 +13,13 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
-/** Reads a topic from the beginning until enough matching records arrived. */
-final class TopicReader {
+/** For tests: reads a topic from the beginning, as a consumer group of its own, until enough matching records arrived. */
+public final class TopicReader {
 
     private TopicReader() {
     }
 
-    static List<ConsumerRecord<String, byte[]>> read(String bootstrap, String topic, int atLeast,
+    public static List<ConsumerRecord<String, byte[]>> read(String bootstrap, String topic, int atLeast,
             Predicate<ConsumerRecord<String, byte[]>> filter, Duration timeout) {
         List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
@@ -41,7 +41,7 @@ final class TopicReader {
         return found;
     }
 
-    static String header(ConsumerRecord<String, byte[]> record, String name) {
+    public static String header(ConsumerRecord<String, byte[]> record, String name) {
         var h = record.headers().lastHeader(name);
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
