@@ -11,6 +11,7 @@ import io.featurerelay.learning.model.Network;
 import io.featurerelay.learning.model.NetworkFactory;
 import io.featurerelay.learning.wire.FeatureWeights;
 import io.featurerelay.learning.wire.FeatureWeightsCodec;
+import io.featurerelay.service.testing.MetricsText;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import java.io.ByteArrayInputStream;
@@ -22,9 +23,11 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The pipeline on one machine: the real broker, trainer-service and transfer-service as processes. A base
- * training publishes; the transfer starts by itself and trains model 2 beside the baseline; a transfer
- * interrupted by stopping its service completes after a restart.
+ * The system on one machine: the real broker, trainer-service, transfer-service and the dashboard as
+ * processes, and the page in a real browser. The page first shows its empty state; a base training publishes;
+ * the transfer starts by itself and trains model 2 beside the baseline; the page's charts plot exactly the
+ * runs' metrics; a transfer interrupted by stopping its service completes after a restart, and meanwhile the
+ * page says that the service is down.
  */
 class PipelineIT {
 
@@ -43,6 +46,49 @@ class PipelineIT {
         return json(url);
     }
 
+    private static double metric(ServiceProcess service, String name, String... labels) {
+        return MetricsText.value(given().baseUri(service.url()).get("/q/metrics").then().statusCode(200).extract()
+                .asString(), name, labels);
+    }
+
+    private static double number(Object o) {
+        return ((Number) o).doubleValue();
+    }
+
+    /** The four figures plot exactly what the metrics say, and the summary table is model 2's. */
+    private static void checkDashboard(DashboardPage page, ServiceProcess trainer, ServiceProcess transfer,
+            String base, String run) throws Exception {
+        page.awaitState("runs", Duration.ofSeconds(30));
+        page.pickRun("transfer:" + run);
+        page.awaitRender(Duration.ofSeconds(30));
+
+        var baseChart = page.chart("base-accuracy");
+        assertThat((java.util.List<?>) baseChart.get("labels")).hasSize(1);
+        assertThat(number(DashboardPage.data(baseChart, 0).get(0))).isEqualTo(metric(trainer,
+                "featurerelay_epoch_validation_accuracy", "run", base, "role", "base", "epoch", "1"));
+
+        var comparison = page.chart("transfer-accuracy");
+        assertThat(number(DashboardPage.data(comparison, 0).get(0))).isEqualTo(metric(transfer,
+                "featurerelay_epoch_validation_accuracy", "run", run, "role", "transfer", "epoch", "1"));
+        assertThat(number(DashboardPage.data(comparison, 1).get(0))).isEqualTo(metric(transfer,
+                "featurerelay_epoch_validation_accuracy", "run", run, "role", "scratch", "epoch", "1"));
+
+        var times = page.chart("training-time");
+        assertThat(DashboardPage.data(times, 0)).extracting(PipelineIT::number).containsExactly(
+                metric(trainer, "featurerelay_training_seconds", "run", base, "role", "base"),
+                metric(transfer, "featurerelay_training_seconds", "run", run, "role", "transfer"),
+                metric(transfer, "featurerelay_training_seconds", "run", run, "role", "scratch"));
+        assertThat(times.get("labels").toString()).contains("base (").contains("images/s");
+
+        JsonPath status = json(transfer.url() + "/api/v1/transfers/" + run);
+        java.text.NumberFormat us = java.text.NumberFormat.getIntegerInstance(java.util.Locale.US);
+        assertThat(page.text("#total-frozen td.num")).isEqualTo(us.format(status.getLong("summary.frozenParams")));
+        assertThat(page.text("#total-trainable td.num"))
+                .isEqualTo(us.format(status.getLong("summary.trainableParams")));
+        assertThat(number(page.js("return document.querySelectorAll('#summary tbody tr').length")))
+                .isEqualTo(status.getList("summary.layers").size());
+    }
+
     @Test
     void trainingFeedsATransferThatSurvivesARestart() throws Exception {
         Path work = Files.createTempDirectory(Path.of("target"), "pipeline-");
@@ -59,7 +105,25 @@ class PipelineIT {
                         .with("transfer.targets.default.data-dir", SAMPLE)
                         .with("transfer.targets.default.epochs", "1")
                         .with("transfer.targets.default.batch-size", "32")
-                        .with("transfer.targets.default.optimizer", "adam").start()) {
+                        .with("transfer.targets.default.optimizer", "adam").start();
+                ServiceProcess dashboard = new ServiceProcess("dashboard", work)
+                        .with("dashboard.trainer-url", trainer.url())
+                        .with("dashboard.transfer-url", transfer.url())
+                        .with("dashboard.refresh-interval", "1s").start();
+                PrometheusProcess prometheus = new PrometheusProcess().start(work,
+                        List.of(trainer.url(), transfer.url()));
+                ServiceProcess promDashboard = new ServiceProcess("dashboard", work.resolve("prometheus-dashboard"))
+                        .with("dashboard.trainer-url", trainer.url())
+                        .with("dashboard.transfer-url", transfer.url())
+                        .with("dashboard.prometheus-url", prometheus.url())
+                        .with("dashboard.refresh-interval", "1s").start();
+                DashboardPage page = new DashboardPage(dashboard.url(), work.resolve("chromium"))) {
+
+            page.open().awaitState("empty", Duration.ofSeconds(30));
+            assertThat(page.visible("empty")).isTrue();
+            assertThat(page.text("#sources li[data-name='trainer-service']")).contains("up");
+            assertThat(page.text("#sources li[data-name='transfer-service']")).contains("up");
+            page.screenshot(Path.of("target", "dashboard-empty.png"));
 
             String base = given().baseUri(trainer.url()).contentType(ContentType.JSON)
                     .body("{\"epochs\":1,\"batchSize\":32,\"optimizer\":\"adam\"}")
@@ -97,6 +161,16 @@ class PipelineIT {
             weights.featureParameters().forEach((layer, arrays) -> arrays.forEach((key, values) ->
                     assertThat(frozen.get(layer).get(key)).as(layer + "." + key).isEqualTo(values)));
 
+            checkDashboard(page.open(), trainer, transfer, base, run);
+            page.screenshot(Path.of("target", "dashboard.png"));
+            // the same figures through a Prometheus server's HTTP API
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
+                page.openAt(promDashboard.url());
+                assertThat(page.text("footer")).contains("Prometheus");
+                checkDashboard(page, trainer, transfer, base, run);
+            });
+            page.screenshot(Path.of("target", "dashboard-prometheus.png"));
+
             // a re-run is interrupted by stopping the service, and completes after the restart
             String rerun = given().baseUri(transfer.url()).contentType(ContentType.JSON)
                     .body("{\"baseModelId\":\"" + base + "\",\"featurized\":false}")
@@ -106,7 +180,19 @@ class PipelineIT {
                 return "RUNNING".equals(s.getString("state")) && s.get("progress.batch") != null
                         && s.getInt("progress.batch") >= 5;
             });
+            // while it trains, the page shows its progress bar with ETA
+            page.open().awaitState("runs", Duration.ofSeconds(30));
+            await().atMost(Duration.ofSeconds(30)).until(() -> page.text("#progress .job[data-run='" + rerun + "']")
+                    != null);
+            assertThat(page.text("#progress .job[data-run='" + rerun + "']")).contains("images/s").contains("ETA");
+            page.screenshot(Path.of("target", "dashboard-progress.png"));
             transfer.stop();
+            page.open().awaitState("runs", Duration.ofSeconds(30));
+            await().atMost(Duration.ofSeconds(30)).until(() -> "UNREACHABLE".equals(
+                    page.js("const li = document.querySelector(\"#sources li[data-name='transfer-service']\");"
+                            + "return li && li.className;")));
+            assertThat(page.text(".problem[data-name='transfer-service']")).contains("unreachable");
+            page.screenshot(Path.of("target", "dashboard-service-down.png"));
             transfer.start();
             JsonPath resumed = awaitState(transfer.url() + "/api/v1/transfers/" + rerun, Duration.ofMinutes(4),
                     "SUCCEEDED", "FAILED");

@@ -1,0 +1,31 @@
+package io.featurerelay.dashboard.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Everything the dashboard can be told, under {@code dashboard.*} (environment: {@code DASHBOARD_*}). */
+@ConfigMapping(prefix = "dashboard")
+public interface DashboardConfig {
+
+    /** Base URL of trainer-service. */
+    @WithDefault("http://127.0.0.1:8081")
+    URI trainerUrl();
+
+    /** Base URL of transfer-service. */
+    @WithDefault("http://127.0.0.1:8082")
+    URI transferUrl();
+
+    /** Prometheus server whose HTTP API holds the services' metrics; absent: scrape /q/metrics directly. */
+    Optional<URI> prometheusUrl();
+
+    /** Limit of every call to a service or to Prometheus. */
+    @WithDefault("3s")
+    Duration timeout();
+
+    /** How often the page asks for new figures. */
+    @WithDefault("2s")
+    Duration refreshInterval();
+}

@@ -1,0 +1,2 @@
+/** The JSON the page polls. */
+package io.featurerelay.dashboard.rest;

@@ -1,0 +1,156 @@
+package io.featurerelay.dashboard.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.featurerelay.dashboard.config.DashboardConfig;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where the figures come from: a Prometheus server's HTTP API when one is configured, otherwise each
+ * service's /q/metrics. Also asks every service for its readiness, so that the page can say which is down.
+ */
+@ApplicationScoped
+public class MetricsReader {
+
+    /** The instant query for every Feature Relay series. */
+    static final String QUERY = "{__name__=~\"featurerelay_.+\"}";
+
+    /** Whether a service (or Prometheus) answered, and what it said when it did not. */
+    public record SourceState(String name, String url, String state, String detail) {
+        public static final String UP = "UP";
+        public static final String NOT_READY = "NOT_READY";
+        public static final String UNREACHABLE = "UNREACHABLE";
+    }
+
+    /** What one read found. */
+    public record Reading(String source, List<MetricSample> samples, List<SourceState> sources) {
+    }
+
+    private final DashboardConfig config;
+    private final ObjectMapper json;
+    private final HttpClient http;
+
+    public MetricsReader(DashboardConfig config, ObjectMapper json) {
+        this.config = config;
+        this.json = json;
+        this.http = HttpClient.newBuilder().connectTimeout(config.timeout()).build();
+    }
+
+    public Reading read() {
+        Map<String, URI> services = Map.of("trainer-service", config.trainerUrl(), "transfer-service",
+                config.transferUrl());
+        List<SourceState> states = new ArrayList<>();
+        Map<String, Boolean> up = new HashMap<>();
+        for (String name : List.of("trainer-service", "transfer-service")) {
+            SourceState state = health(name, services.get(name));
+            states.add(state);
+            up.put(name, !SourceState.UNREACHABLE.equals(state.state()));
+        }
+        List<MetricSample> samples = new ArrayList<>();
+        if (config.prometheusUrl().isPresent()) {
+            URI prometheus = config.prometheusUrl().get();
+            try {
+                samples.addAll(queryPrometheus(prometheus));
+                states.add(new SourceState("prometheus", prometheus.toString(), SourceState.UP, null));
+            } catch (IOException | RuntimeException e) {
+                states.add(new SourceState("prometheus", prometheus.toString(), SourceState.UNREACHABLE,
+                        describe(e)));
+            }
+            return new Reading("prometheus", samples, states);
+        }
+        for (String name : List.of("trainer-service", "transfer-service")) {
+            if (!up.get(name)) {
+                continue;
+            }
+            try {
+                samples.addAll(ExpositionParser.parse(get(services.get(name).resolve("/q/metrics"))));
+            } catch (IOException | RuntimeException e) {
+                states.replaceAll(s -> s.name().equals(name)
+                        ? new SourceState(name, s.url(), SourceState.UNREACHABLE, "metrics: " + describe(e)) : s);
+            }
+        }
+        return new Reading("direct", samples, states);
+    }
+
+    private SourceState health(String name, URI base) {
+        try {
+            HttpResponse<String> r = http.send(request(base.resolve("/q/health/ready")),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                return new SourceState(name, base.toString(), SourceState.UP, null);
+            }
+            return new SourceState(name, base.toString(), SourceState.NOT_READY, "readiness answered "
+                    + r.statusCode() + down(r.body()));
+        } catch (IOException | RuntimeException e) {
+            return new SourceState(name, base.toString(), SourceState.UNREACHABLE, describe(e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new SourceState(name, base.toString(), SourceState.UNREACHABLE, "interrupted");
+        }
+    }
+
+    /** Names of the checks that are down, from a health body. */
+    private String down(String body) {
+        try {
+            List<String> names = new ArrayList<>();
+            for (JsonNode check : json.readTree(body).path("checks")) {
+                if (!"UP".equals(check.path("status").asText())) {
+                    names.add(check.path("name").asText());
+                }
+            }
+            return names.isEmpty() ? "" : ": " + String.join(", ", names) + " down";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private List<MetricSample> queryPrometheus(URI base) throws IOException {
+        String body = get(base.resolve("/api/v1/query?query=" + URLEncoder.encode(QUERY, StandardCharsets.UTF_8)));
+        JsonNode root = json.readTree(body);
+        if (!"success".equals(root.path("status").asText())) {
+            throw new IOException("Prometheus answered " + root.path("error").asText(body));
+        }
+        List<MetricSample> samples = new ArrayList<>();
+        for (JsonNode result : root.path("data").path("result")) {
+            Map<String, String> labels = new HashMap<>();
+            result.path("metric").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+            String name = labels.remove("__name__");
+            double value = Double.parseDouble(result.path("value").path(1).asText("NaN"));
+            samples.add(new MetricSample(name, Map.copyOf(labels), value));
+        }
+        return samples;
+    }
+
+    private String get(URI uri) throws IOException {
+        try {
+            HttpResponse<String> r = http.send(request(uri), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IOException(uri + " answered " + r.statusCode());
+            }
+            return r.body();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    private HttpRequest request(URI uri) {
+        return HttpRequest.newBuilder(uri).timeout(config.timeout()).GET().build();
+    }
+
+    private static String describe(Exception e) {
+        String m = e.getMessage();
+        return e.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
+    }
+}
