@@ -1,31 +1,68 @@
 #!/usr/bin/env bash
-# Builds Feature Relay and runs the reference experiment on this machine: base model on Fashion-MNIST
-# classes 0-4, then model 2 (frozen features + new head) and the from-scratch baseline on classes 5-9.
-# Options are passed to the experiment (see --help); --data-dir DIR uses another copy of the dataset.
+# The whole system on this machine, in one command: builds Feature Relay, makes sure Fashion-MNIST is
+# there, starts the real Kafka broker, trainer-service, transfer-service and the dashboard, runs the default
+# experiment (base model on classes 0-4, then model 2 and the from-scratch baseline on 5-9), shows progress,
+# prints the comparison table and the dashboard URL, and keeps everything up until Ctrl-C, which stops every
+# process it started. Logs go to RUN_DIR/logs (default run/logs).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 
-data_dir=/usr/share/datasets/fashion-mnist
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[$i]}" in
-    --data-dir) data_dir=${args[$((i + 1))]:-} ;;
-    --data-dir=*) data_dir=${args[$i]#--data-dir=} ;;
-    -h|--help) help=1 ;;
+default_data_dir=/usr/share/datasets/fashion-mnist
+data_dir=$default_data_dir
+epochs=5 batch_size=128 optimizer=adadelta
+kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080
+run_dir=run build=1 stay=1
+
+usage() {
+  cat <<EOF
+usage: deploy/local/run.sh [options]
+  --data-dir DIR          Fashion-MNIST IDX files (default $default_data_dir)
+  --epochs N              epochs of every model (default 5)
+  --batch-size N          (default 128)
+  --optimizer NAME        adadelta or adam (default adadelta)
+  --kafka-port N          (default 9092)      --controller-port N   (default 9093)
+  --trainer-port N        (default 8081)      --transfer-port N     (default 8082)
+  --dashboard-port N      (default 8080)
+  --run-dir DIR           broker data, service stores and logs (default run)
+  --no-build              use the jars as they are
+  --exit-when-done        stop everything after printing the table (for CI)
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data-dir) data_dir=$2; shift 2 ;;
+    --epochs) epochs=$2; shift 2 ;;
+    --batch-size) batch_size=$2; shift 2 ;;
+    --optimizer) optimizer=$2; shift 2 ;;
+    --kafka-port) kafka_port=$2; shift 2 ;;
+    --controller-port) controller_port=$2; shift 2 ;;
+    --trainer-port) trainer_port=$2; shift 2 ;;
+    --transfer-port) transfer_port=$2; shift 2 ;;
+    --dashboard-port) dashboard_port=$2; shift 2 ;;
+    --run-dir) run_dir=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --exit-when-done) stay=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
 done
+for n in "$epochs" "$batch_size" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
+done
 
-for tool in java mvn; do
+for tool in java mvn curl; do
   if ! command -v "$tool" >/dev/null; then
-    echo "error: $tool is not installed. On Debian: sudo apt-get install -y openjdk-17-jdk-headless maven" >&2
+    echo "error: $tool is not installed. On Debian: sudo apt-get install -y openjdk-17-jdk-headless maven curl" >&2
     exit 1
   fi
 done
 
-if [ -z "${help:-}" ] && [ ! -e "$data_dir/train-images-idx3-ubyte.gz" ] && [ ! -e "$data_dir/train-images-idx3-ubyte" ]; then
-  if [ "$data_dir" = /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ]; then
+# --- the dataset ------------------------------------------------------------------------------------------
+if [ ! -e "$data_dir/train-images-idx3-ubyte.gz" ] && [ ! -e "$data_dir/train-images-idx3-ubyte" ]; then
+  if [ "$data_dir" = "$default_data_dir" ] && [ "$(id -u)" = 0 ]; then
     echo "Fashion-MNIST is missing: installing the Debian package dataset-fashion-mnist"
     apt-get install -y dataset-fashion-mnist || { apt-get update && apt-get install -y dataset-fashion-mnist; }
   else
@@ -36,13 +73,147 @@ if [ -z "${help:-}" ] && [ ! -e "$data_dir/train-images-idx3-ubyte.gz" ] && [ ! 
     exit 1
   fi
 fi
+data_dir=$(cd "$data_dir" && pwd)
 
-runner=learning-core/target/learning-core-runner.jar
-if [ ! -f "$runner" ] || [ -n "$(find learning-core/src pom.xml learning-core/pom.xml -newer "$runner" -print -quit)" ]; then
-  echo "Building (mvn -DskipTests package) ..."
-  mvn -B -q -ntp -DskipTests package -pl learning-core -am
+# --- the build ----------------------------------------------------------------------------------------------
+mkdir -p "$run_dir/logs"
+run_dir=$(cd "$run_dir" && pwd)
+logs=$run_dir/logs
+jars=(trainer-service/target/quarkus-app/quarkus-run.jar transfer-service/target/quarkus-app/quarkus-run.jar
+  dashboard/target/quarkus-app/quarkus-run.jar learning-core/target/learning-core-runner.jar
+  deploy/local/kafka-broker/target/kafka-broker.jar)
+stamp=$run_dir/.build-stamp
+if [ "$build" = 1 ]; then
+  stale=0
+  for jar in "${jars[@]}"; do [ -f "$jar" ] || stale=1; done
+  if [ "$stale" = 0 ] && { [ ! -f "$stamp" ] || [ -n "$(find . -path ./run -prune -o \( -name pom.xml -o -path '*/src/main/*' \) -newer "$stamp" -print -quit)" ]; }; then
+    stale=1
+  fi
+  if [ "$stale" = 1 ]; then
+    echo "Building (mvn -DskipTests install; the first build downloads the dependencies) ..."
+    mvn -B -q -ntp -DskipTests install > "$logs/build.log" 2>&1 || { tail -40 "$logs/build.log" >&2; exit 1; }
+    touch "$stamp"
+  fi
+fi
+for jar in "${jars[@]}"; do
+  [ -f "$jar" ] || { echo "error: $jar is missing; run without --no-build" >&2; exit 1; }
+done
+
+# --- ports -------------------------------------------------------------------------------------------------
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for entry in "kafka:$kafka_port:--kafka-port" "kafka controller:$controller_port:--controller-port" \
+  "trainer-service:$trainer_port:--trainer-port" "transfer-service:$transfer_port:--transfer-port" \
+  "dashboard:$dashboard_port:--dashboard-port"; do
+  IFS=: read -r name port flag <<<"$entry"
+  if port_in_use "$port"; then
+    echo "error: port $port (for $name) is in use on 127.0.0.1; stop what uses it or choose another with $flag" >&2
+    exit 1
+  fi
+done
+# the broker's storage remembers its controller endpoint: a kept data directory needs the same port
+if [ -f "$run_dir/kafka/controller-port" ] && [ "$(cat "$run_dir/kafka/controller-port")" != "$controller_port" ]; then
+  echo "error: $run_dir/kafka was formatted for controller port $(cat "$run_dir/kafka/controller-port");" \
+    "use --controller-port $(cat "$run_dir/kafka/controller-port") or another --run-dir" >&2
+  exit 1
 fi
 
-# Heap for the data; javacpp caps ND4J's off-heap arrays.
-exec java -Xmx2g -Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=7G \
-  -jar "$runner" experiment "${args[@]}"
+# --- processes ---------------------------------------------------------------------------------------------
+pids=()
+names=()
+cleanup() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo
+    echo "Stopping ${names[*]} ..."
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+      kill -TERM "${pids[$i]}" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    done
+    echo "Stopped. Logs: $logs"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() { # name, log, command...
+  local name=$1 log=$2
+  shift 2
+  "$@" >"$log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+}
+
+await_ready() { # name, url, pid
+  for _ in $(seq 1 240); do
+    if ! kill -0 "$3" 2>/dev/null; then
+      echo "error: $1 exited; the end of its log ($logs/$1.log):" >&2
+      tail -30 "$logs/$1.log" >&2
+      exit 1
+    fi
+    curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "error: $1 did not become ready in 2 minutes; see $logs/$1.log" >&2
+  exit 1
+}
+
+broker=deploy/local/kafka-broker/target
+mkdir -p "$run_dir/kafka"
+start kafka "$logs/kafka.log" java -Xmx192m -Xms32m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  -cp "$broker/kafka-broker.jar:$broker/lib/*" io.featurerelay.broker.LocalKafkaBroker \
+  --data-dir "$run_dir/kafka" --port "$kafka_port" --controller-port "$controller_port"
+echo "$controller_port" >"$run_dir/kafka/controller-port"
+for _ in $(seq 1 120); do port_in_use "$kafka_port" && break; sleep 0.5; done
+port_in_use "$kafka_port" || { echo "error: the Kafka broker did not start; see $logs/kafka.log" >&2; exit 1; }
+echo "Kafka broker        127.0.0.1:$kafka_port"
+
+# heap for the JVM, and a cap on ND4J's off-heap arrays inside the machine's memory
+ml=(-Xmx2g -Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=7G)
+bootstrap=-Dkafka.bootstrap.servers=127.0.0.1:$kafka_port
+start trainer-service "$logs/trainer-service.log" java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$trainer_port" \
+  -Dtrainer.data-dir="$data_dir" -Dtrainer.store-dir="$run_dir/trainer-store" \
+  -jar trainer-service/target/quarkus-app/quarkus-run.jar
+start transfer-service "$logs/transfer-service.log" java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$transfer_port" \
+  -Dtransfer.store-dir="$run_dir/transfer-store" -Dtransfer.targets.default.data-dir="$data_dir" \
+  -Dtransfer.targets.default.epochs="$epochs" -Dtransfer.targets.default.batch-size="$batch_size" \
+  -Dtransfer.targets.default.optimizer="$optimizer" \
+  -jar transfer-service/target/quarkus-app/quarkus-run.jar
+start dashboard "$logs/dashboard.log" java -Xmx256m -Dquarkus.http.port="$dashboard_port" \
+  -Ddashboard.trainer-url="http://127.0.0.1:$trainer_port" -Ddashboard.transfer-url="http://127.0.0.1:$transfer_port" \
+  -jar dashboard/target/quarkus-app/quarkus-run.jar
+await_ready trainer-service "http://127.0.0.1:$trainer_port/q/health/ready" "${pids[1]}"
+echo "trainer-service     http://127.0.0.1:$trainer_port/api/v1/trainings"
+await_ready transfer-service "http://127.0.0.1:$transfer_port/q/health/ready" "${pids[2]}"
+echo "transfer-service    http://127.0.0.1:$transfer_port/api/v1/transfers"
+await_ready dashboard "http://127.0.0.1:$dashboard_port/q/health/ready" "${pids[3]}"
+echo "dashboard           http://localhost:$dashboard_port/"
+echo "logs                $logs"
+echo
+
+# --- the experiment ----------------------------------------------------------------------------------------
+body="{\"epochs\": $epochs, \"batchSize\": $batch_size, \"optimizer\": \"$optimizer\", \"classes\": [0, 1, 2, 3, 4]}"
+answer=$(curl -sS -X POST -H 'Content-Type: application/json' -d "$body" \
+  "http://127.0.0.1:$trainer_port/api/v1/trainings")
+base=$(printf '%s' "$answer" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+if [ -z "$base" ]; then
+  echo "error: the trainer refused the training: $answer" >&2
+  exit 1
+fi
+echo "Base training $base: classes 0-4, $epochs epochs, batch $batch_size, $optimizer; then model 2 and the baseline on 5-9"
+# in the background and waited for, so that Ctrl-C reaches the trap at once and stops it with the rest
+java -jar learning-core/target/learning-core-runner.jar follow --trainer "http://127.0.0.1:$trainer_port" \
+  --transfer "http://127.0.0.1:$transfer_port" --base "$base" > >(tee "$logs/result.txt") 2>&1 &
+pids+=($!)
+names+=(follow)
+set +e
+wait "$!"
+outcome=$?
+set -e
+echo
+echo "Dashboard: http://localhost:$dashboard_port/   Logs: $logs"
+if [ "$stay" = 0 ]; then
+  exit "$outcome"
+fi
+echo "Everything keeps running; press Ctrl-C to stop it."
+while true; do sleep 1 & wait $!; done

@@ -48,6 +48,10 @@ public final class FeatureRelayCli {
 
             sample       write a class-balanced sample of an IDX dataset (for tests and quick runs)
               --data-dir DIR --out DIR --train-per-class N (default 400) --test-per-class N (default 100)
+
+            follow       follow a base training on trainer-service and the transfer it starts, print progress and
+                         the comparison table (what deploy/local/run.sh shows)
+              --trainer URL --transfer URL --base ID [--timeout-minutes N (default 240)]
             """;
 
     private FeatureRelayCli() {
@@ -67,6 +71,7 @@ public final class FeatureRelayCli {
             return switch (args[0]) {
                 case "experiment" -> experiment(rest, out);
                 case "sample" -> sample(rest, out);
+                case "follow" -> follow(rest, out);
                 default -> throw new IllegalArgumentException("unknown command " + args[0]);
             };
         } catch (DatasetException e) {
@@ -79,7 +84,25 @@ public final class FeatureRelayCli {
         } catch (IOException e) {
             err.println("error: " + e.getMessage());
             return DATA_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return DATA_ERROR;
         }
+    }
+
+    private static int follow(List<String> args, PrintStream out) throws IOException, InterruptedException {
+        CommandLine cl = new CommandLine(args, Set.of("--trainer", "--transfer", "--base", "--timeout-minutes"),
+                Set.of());
+        String base = cl.get("--base", null);
+        if (base == null) {
+            throw new IllegalArgumentException("follow needs --base ID");
+        }
+        RunFollower follower = new RunFollower(java.net.URI.create(cl.get("--trainer", "http://127.0.0.1:8081")),
+                java.net.URI.create(cl.get("--transfer", "http://127.0.0.1:8082")), out,
+                java.time.Duration.ofSeconds(2));
+        boolean ok = follower.follow(base,
+                java.time.Duration.ofMinutes(cl.intValue("--timeout-minutes", 240)));
+        return ok ? OK : DATA_ERROR;
     }
 
     private static int experiment(List<String> args, PrintStream out) {

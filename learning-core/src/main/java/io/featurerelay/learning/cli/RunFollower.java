@@ -1,0 +1,155 @@
+package io.featurerelay.learning.cli;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.featurerelay.learning.model.ModelSummary;
+import io.featurerelay.learning.training.EpochResult;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Follows a base training on trainer-service and the transfer it starts on transfer-service over their REST
+ * APIs, printing progress, then the comparison table: what the one-machine run command shows.
+ */
+final class RunFollower {
+
+    private static final Set<String> FINAL = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final URI trainer;
+    private final URI transfer;
+    private final PrintStream out;
+    private final Duration poll;
+
+    RunFollower(URI trainer, URI transfer, PrintStream out, Duration poll) {
+        this.trainer = trainer;
+        this.transfer = transfer;
+        this.out = out;
+        this.poll = poll;
+    }
+
+    /** @return true when both the training and its transfer succeeded */
+    boolean follow(String baseId, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode base = await(trainer.resolve("/api/v1/trainings/" + baseId), "base", deadline);
+        if (!"SUCCEEDED".equals(base.path("state").asText())) {
+            out.println("base training " + baseId + " ended " + base.path("state").asText() + ": "
+                    + base.path("error").asText(""));
+            return false;
+        }
+        String transferId = null;
+        while (transferId == null) {
+            for (JsonNode t : get(transfer.resolve("/api/v1/transfers"))) {
+                if (baseId.equals(t.path("baseModelId").asText())) {
+                    transferId = t.path("id").asText();
+                }
+            }
+            if (transferId == null) {
+                checkDeadline(deadline, "the transfer of " + baseId + " to start");
+                Thread.sleep(poll.toMillis());
+            }
+        }
+        out.println("transfer " + transferId + " started from " + baseId);
+        JsonNode done = await(transfer.resolve("/api/v1/transfers/" + transferId), "transfer", deadline);
+        out.println();
+        out.print(table(base, done));
+        return "SUCCEEDED".equals(done.path("state").asText());
+    }
+
+    private JsonNode await(URI uri, String what, long deadline) throws IOException, InterruptedException {
+        String last = "";
+        long lastPrint = 0;
+        while (true) {
+            JsonNode s = get(uri);
+            String state = s.path("state").asText();
+            if (FINAL.contains(state)) {
+                return s;
+            }
+            JsonNode p = s.path("progress");
+            String line = String.format(Locale.ROOT, "%-8s %s %s", p.path("role").asText(what), s.path("id").asText(),
+                    state);
+            if (!p.isMissingNode() && !p.isNull()) {
+                line += "featurizing".equals(p.path("phase").asText())
+                        ? "  computing frozen activations"
+                        : String.format(Locale.ROOT, "  epoch %d/%d batch %d/%d  %.0f images/s  ETA %.0f s",
+                                p.path("epoch").asInt(), p.path("epochs").asInt(), p.path("batch").asInt(),
+                                p.path("batches").asInt(), p.path("imagesPerSecond").asDouble(),
+                                p.path("etaSeconds").asDouble());
+            }
+            long now = System.nanoTime();
+            if (!line.equals(last) && now - lastPrint > Duration.ofSeconds(5).toNanos()) {
+                out.println(line);
+                last = line;
+                lastPrint = now;
+            }
+            checkDeadline(deadline, what + " " + s.path("id").asText() + " to finish");
+            Thread.sleep(poll.toMillis());
+        }
+    }
+
+    private static void checkDeadline(long deadline, String what) throws IOException {
+        if (System.nanoTime() > deadline) {
+            throw new IOException("gave up waiting for " + what);
+        }
+    }
+
+    private JsonNode get(URI uri) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException(uri + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return JSON.readTree(r.body());
+    }
+
+    /** Per-epoch accuracy of the three models, their times, and model 2's parameter summary. */
+    static String table(JsonNode base, JsonNode transfer) throws IOException {
+        List<EpochResult> b = epochs(base.path("history"));
+        List<EpochResult> t = epochs(transfer.path("transferHistory"));
+        List<EpochResult> s = epochs(transfer.path("scratchHistory"));
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%-6s | %-22s | %-22s | %-22s%n", "epoch", "base acc (time)",
+                "transfer acc (time)", "scratch acc (time)"));
+        for (int i = 0; i < Math.max(b.size(), Math.max(t.size(), s.size())); i++) {
+            sb.append(String.format(Locale.ROOT, "%-6d | %-22s | %-22s | %-22s%n", i + 1, cell(b, i), cell(t, i),
+                    cell(s, i)));
+        }
+        sb.append(String.format(Locale.ROOT, "%ntraining time: base %.1f s, transfer %.1f s (featurize %.1f s), "
+                + "scratch %s%n", base.path("trainingSeconds").asDouble(), transfer.path("transferSeconds").asDouble(),
+                transfer.path("featurizeSeconds").asDouble(), transfer.path("scratchSeconds").isNumber()
+                        ? String.format(Locale.ROOT, "%.1f s", transfer.path("scratchSeconds").asDouble()) : "-"));
+        if (transfer.hasNonNull("summary")) {
+            sb.append(String.format("%nmodel 2:%n"))
+                    .append(JSON.treeToValue(transfer.path("summary"), ModelSummary.class).toTable());
+        }
+        return sb.toString();
+    }
+
+    private static List<EpochResult> epochs(JsonNode array) throws IOException {
+        List<EpochResult> out = new ArrayList<>();
+        for (JsonNode n : array) {
+            out.add(JSON.treeToValue(n, EpochResult.class));
+        }
+        return out;
+    }
+
+    private static String cell(List<EpochResult> epochs, int i) {
+        if (i >= epochs.size()) {
+            return "-";
+        }
+        EpochResult r = epochs.get(i);
+        return String.format(Locale.ROOT, "%.4f (%.1f s)", r.validationAccuracy(), r.seconds());
+    }
+}
