@@ -3,13 +3,14 @@ package io.featurerelay.transfer.service;
 import io.featurerelay.learning.model.ModelSummary;
 import io.featurerelay.learning.training.BatchProgress;
 import io.featurerelay.learning.training.EpochResult;
+import io.featurerelay.service.jobs.JobLifecycle;
 import io.featurerelay.service.jobs.JobState;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /** One transfer job's mutable state; the worker writes it, REST threads read snapshots. */
-final class TransferJob {
+final class TransferJob extends JobLifecycle {
 
     static final String TRANSFER = "transfer";
     static final String SCRATCH = "scratch";
@@ -17,12 +18,7 @@ final class TransferJob {
     private final String id;
     private final String baseModelId;
     private final TransferParameters parameters;
-    private final Instant createdAt;
-    private JobState state = JobState.QUEUED;
-    private String error;
     private List<String> classNames = List.of();
-    private Instant startedAt;
-    private Instant finishedAt;
     private TransferStatus.Progress progress;
     private final List<EpochResult> transferHistory = new ArrayList<>();
     private final List<EpochResult> scratchHistory = new ArrayList<>();
@@ -32,23 +28,19 @@ final class TransferJob {
     private ModelSummary summary;
     private BaseModel lineage;
     private boolean resultPublished;
-    private volatile boolean cancelRequested;
 
     TransferJob(String id, String baseModelId, TransferParameters parameters, Instant createdAt, BaseModel lineage) {
+        super(createdAt);
         this.id = id;
         this.baseModelId = baseModelId;
         this.parameters = parameters;
-        this.createdAt = createdAt;
         this.lineage = lineage;
     }
 
     static TransferJob restore(TransferStatus s) {
         TransferJob job = new TransferJob(s.id(), s.baseModelId(), s.parameters(), s.createdAt(), s.lineage());
-        job.state = s.state();
-        job.error = s.error();
+        job.restore(s.state(), s.error(), s.startedAt(), s.finishedAt());
         job.classNames = s.classNames() == null ? List.of() : s.classNames();
-        job.startedAt = s.startedAt();
-        job.finishedAt = s.finishedAt();
         job.progress = s.progress();
         if (s.transferHistory() != null) {
             job.transferHistory.addAll(s.transferHistory());
@@ -76,45 +68,15 @@ final class TransferJob {
         return parameters;
     }
 
-    synchronized JobState state() {
-        return state;
-    }
-
-    boolean cancelRequested() {
-        return cancelRequested;
-    }
-
-    synchronized boolean requestCancel() {
-        if (state == JobState.QUEUED || state == JobState.RUNNING) {
-            cancelRequested = true;
-            if (state == JobState.QUEUED) {
-                finish(JobState.CANCELLED, null);
-            }
-            return true;
-        }
-        return false;
-    }
-
     /** Back to the queue after a restart: whatever was half done is done again. */
     synchronized void requeue() {
-        state = JobState.QUEUED;
+        requeueLifecycle();
         progress = null;
         transferHistory.clear();
         scratchHistory.clear();
         featurizeSeconds = null;
         transferSeconds = null;
         scratchSeconds = null;
-        startedAt = null;
-        cancelRequested = false;
-    }
-
-    synchronized boolean start() {
-        if (state != JobState.QUEUED) {
-            return false;
-        }
-        state = JobState.RUNNING;
-        startedAt = Instant.now();
-        return true;
     }
 
     synchronized void prepared(List<String> names, ModelSummary model2) {
@@ -148,12 +110,6 @@ final class TransferJob {
         resultPublished = true;
     }
 
-    synchronized void finish(JobState finalState, String reason) {
-        state = finalState;
-        error = reason;
-        finishedAt = Instant.now();
-    }
-
     synchronized TransferStatus snapshot() {
         List<TransferStatus.EpochComparison> comparison = new ArrayList<>();
         int epochs = Math.max(transferHistory.size(), scratchHistory.size());
@@ -162,8 +118,8 @@ final class TransferJob {
                     i < transferHistory.size() ? transferHistory.get(i).validationAccuracy() : null,
                     i < scratchHistory.size() ? scratchHistory.get(i).validationAccuracy() : null));
         }
-        return new TransferStatus(id, baseModelId, state, error, parameters, classNames, createdAt, startedAt,
-                finishedAt, progress, List.copyOf(transferHistory), List.copyOf(scratchHistory), comparison,
+        return new TransferStatus(id, baseModelId, state(), error(), parameters, classNames, createdAt(), startedAt(),
+                finishedAt(), progress, List.copyOf(transferHistory), List.copyOf(scratchHistory), comparison,
                 featurizeSeconds, transferSeconds, scratchSeconds, summary, lineage, resultPublished);
     }
 }
