@@ -9,45 +9,31 @@ function $(id) { return document.getElementById(id); }
 
 function fmt(x, digits) { return x == null ? '-' : Number(x).toFixed(digits); }
 
-function lineChart(id, datasets, labels) {
+/** Creates the chart on first use; afterwards only its data changes (no flicker, no re-creation). */
+function upsertChart(id, type, labels, datasets, options) {
   if (charts[id]) {
     charts[id].data.labels = labels;
     charts[id].data.datasets = datasets;
     charts[id].update('none');
     return;
   }
-  charts[id] = new Chart($(id), {
-    type: 'line',
-    data: { labels, datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      spanGaps: true,
-      scales: {
-        x: { title: { display: true, text: 'epoch' } },
-        y: { title: { display: true, text: 'validation accuracy' }, suggestedMin: 0.5, suggestedMax: 1 }
-      }
+  charts[id] = new Chart($(id), { type, data: { labels, datasets }, options: { animation: false, responsive: true, ...options } });
+}
+
+function lineChart(id, datasets, labels) {
+  upsertChart(id, 'line', labels, datasets, {
+    spanGaps: true,
+    scales: {
+      x: { title: { display: true, text: 'epoch' } },
+      y: { title: { display: true, text: 'validation accuracy' }, suggestedMin: 0.5, suggestedMax: 1 }
     }
   });
 }
 
 function barChart(id, labels, values, colors) {
-  const datasets = [{ label: 'training seconds', data: values, backgroundColor: colors }];
-  if (charts[id]) {
-    charts[id].data.labels = labels;
-    charts[id].data.datasets = datasets;
-    charts[id].update('none');
-    return;
-  }
-  charts[id] = new Chart($(id), {
-    type: 'bar',
-    data: { labels, datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      plugins: { legend: { display: false } },
-      scales: { y: { title: { display: true, text: 'seconds' }, beginAtZero: true } }
-    }
+  upsertChart(id, 'bar', labels, [{ label: 'training seconds', data: values, backgroundColor: colors }], {
+    plugins: { legend: { display: false } },
+    scales: { y: { title: { display: true, text: 'seconds' }, beginAtZero: true } }
   });
 }
 
