@@ -89,6 +89,47 @@ class PipelineIT {
                 .isEqualTo(status.getList("summary.layers").size());
     }
 
+    /** Metric names in a Prometheus exposition (the first token of every sample line). */
+    private static java.util.Set<String> exportedNames(ServiceProcess... services) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (ServiceProcess s : services) {
+            for (String line : given().baseUri(s.url()).get("/q/metrics").then().statusCode(200).extract().asString()
+                    .split("\n")) {
+                if (!line.isBlank() && !line.startsWith("#")) {
+                    names.add(line.split("[{ ]", 2)[0]);
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Every metric the Grafana dashboard and the alert rules query is one the services export. */
+    private static void checkMonitoringQueries(ServiceProcess trainer, ServiceProcess transfer) throws Exception {
+        java.util.Set<String> exported = exportedNames(trainer, transfer);
+        List<String> queries = new java.util.ArrayList<>();
+        var grafana = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                Manifests.REPO.resolve("deploy/k8s/base/grafana/feature-relay.json").toFile());
+        assertThat(grafana.path("panels").size()).isGreaterThanOrEqualTo(8);
+        grafana.path("panels").forEach(p -> p.path("targets").forEach(t -> queries.add(t.path("expr").asText())));
+        grafana.path("templating").path("list").forEach(v -> queries.add(v.path("query").path("query").asText("")));
+        Manifests.render("base").stream()
+                .filter(io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule.class::isInstance)
+                .map(io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule.class::cast)
+                .flatMap(r -> r.getSpec().getGroups().stream()).flatMap(g -> g.getRules().stream())
+                .forEach(rule -> queries.add(rule.getExpr().getStrVal()));
+        java.util.regex.Pattern metric = java.util.regex.Pattern.compile(
+                "\\b((?:featurerelay|kafka|process|jvm|http)_[a-z0-9_]+)\\b");
+        int named = 0;
+        for (String query : queries) {
+            var m = metric.matcher(query);
+            while (m.find()) {
+                named++;
+                assertThat(exported).as("metric " + m.group(1) + " of query " + query).contains(m.group(1));
+            }
+        }
+        assertThat(named).isGreaterThan(10);
+    }
+
     @Test
     void trainingFeedsATransferThatSurvivesARestart() throws Exception {
         Path work = Files.createTempDirectory(Path.of("target"), "pipeline-");
@@ -163,6 +204,7 @@ class PipelineIT {
 
             checkDashboard(page.open(), trainer, transfer, base, run);
             page.screenshot(Path.of("target", "dashboard.png"));
+            checkMonitoringQueries(trainer, transfer);
             // the same figures through a Prometheus server's HTTP API
             await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
                 page.openAt(promDashboard.url());

@@ -1,0 +1,52 @@
+package io.featurerelay.system;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.strimzi.api.kafka.model.kafka.Kafka;
+import io.strimzi.api.kafka.model.nodepool.KafkaNodePool;
+import io.strimzi.api.kafka.model.topic.KafkaTopic;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The Kubernetes manifests as kustomize renders them, parsed into typed objects. */
+final class Manifests {
+
+    static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    /** The Strimzi API version the manifests use (served by Strimzi 0.49, whose typed classes read it). */
+    static final String STRIMZI = "kafka.strimzi.io/v1beta2";
+
+    private Manifests() {
+    }
+
+    /** {@code kubectl kustomize deploy/k8s/<dir>} (offline), every document parsed. */
+    static List<HasMetadata> render(String dir) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kubectl", "kustomize", REPO.resolve("deploy/k8s").resolve(dir).toString())
+                .redirectErrorStream(false).start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (InputStream in = p.getInputStream()) {
+            in.transferTo(out);
+        }
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("kubectl kustomize " + dir + " failed: " + err);
+        }
+        KubernetesSerialization serialization = new KubernetesSerialization();
+        // Strimzi's resources carry no service-loader entry: register them so they parse typed
+        serialization.registerKubernetesResource(STRIMZI, "Kafka", Kafka.class);
+        serialization.registerKubernetesResource(STRIMZI, "KafkaNodePool", KafkaNodePool.class);
+        serialization.registerKubernetesResource(STRIMZI, "KafkaTopic", KafkaTopic.class);
+        List<HasMetadata> objects = new ArrayList<>();
+        for (String document : out.toString(StandardCharsets.UTF_8).split("(?m)^---\\s*$")) {
+            if (!document.isBlank()) {
+                objects.add(serialization.unmarshal(document));
+            }
+        }
+        return objects;
+    }
+}
