@@ -2,6 +2,7 @@ package io.featurerelay.system;
 
 import static org.awaitility.Awaitility.await;
 
+import io.featurerelay.broker.KafkaBrokerProcess;
 import io.restassured.RestAssured;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /** A built Quarkus service started as its own JVM, as a user would start it; stopped with SIGTERM. */
 final class ServiceProcess implements AutoCloseable {
@@ -68,19 +68,12 @@ final class ServiceProcess implements AutoCloseable {
         return this;
     }
 
-    /** SIGTERM, as a container runtime or Ctrl-C would. */
+    /** SIGTERM, as a container runtime or Ctrl-C would (SIGKILL after 30 s). */
     void stop() {
         if (process == null) {
             return;
         }
-        process.destroy();
-        try {
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        KafkaBrokerProcess.terminate(process);
         process = null;
     }
 

@@ -12,11 +12,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
@@ -27,12 +23,10 @@ public class DashboardResource {
 
     private final MetricsReader reader;
     private final DashboardConfig config;
-    private final HttpClient http;
 
     public DashboardResource(MetricsReader reader, DashboardConfig config) {
         this.reader = reader;
         this.config = config;
-        this.http = HttpClient.newBuilder().connectTimeout(config.timeout()).build();
     }
 
     @GET
@@ -54,10 +48,8 @@ public class DashboardResource {
     @Path("transfers/{id}/summary")
     @Operation(summary = "Model 2's layers with frozen and trainable parameters, from transfer-service")
     public Response summary(@PathParam("id") String id) {
-        URI uri = config.transferUrl().resolve("/api/v1/transfers/" + URLEncoder.encode(id, StandardCharsets.UTF_8));
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(config.timeout()).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = reader.transferStatus(id);
             return Response.status(r.statusCode()).type(r.headers().firstValue("Content-Type")
                     .orElse(MediaType.APPLICATION_JSON)).entity(r.body()).build();
         } catch (IOException e) {

@@ -100,6 +100,12 @@ public class MetricsReader {
         }
     }
 
+    /** transfer-service's status of one transfer (model 2's per-layer summary is in it), as it answered. */
+    public HttpResponse<String> transferStatus(String id) throws IOException, InterruptedException {
+        URI uri = config.transferUrl().resolve("/api/v1/transfers/" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+        return http.send(request(uri), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** Names of the checks that are down, from a health body. */
     private String down(String body) {
         try {

@@ -126,6 +126,12 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         if (process == null) {
             return;
         }
+        terminate(process);
+        process = null;
+    }
+
+    /** SIGTERM, as Ctrl-C or a container runtime would, then SIGKILL if the process is still there after 30 s. */
+    public static void terminate(Process process) {
         process.destroy();
         try {
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -135,7 +141,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             process.destroyForcibly();
         }
-        process = null;
     }
 
     /** Resident memory of the broker process in bytes, from /proc; -1 where that is not readable. */
