@@ -25,8 +25,18 @@ public interface NetworkFactory {
      */
     Network restore(ModelSpec spec, Hyperparameters hyperparameters, java.io.InputStream in) throws java.io.IOException;
 
-    /** The implementation in use: DL4J's layer API. */
+    /**
+     * The implementation in use: the network run as libnd4j ops ({@code conv2d}, {@code conv2d_bp}, ...) on
+     * the libnd4j build {@link NativeBackend} picks for this CPU. Saved models are DL4J model zips.
+     */
     static NetworkFactory standard() {
+        NativeBackend.configure();
+        return new OpsNetworkFactory();
+    }
+
+    /** DL4J's layer API ({@code MultiLayerNetwork}): kept for comparison in the benchmark and the tests. */
+    static NetworkFactory layerApi() {
+        NativeBackend.configure();
         return new LayerApiNetworkFactory();
     }
 }

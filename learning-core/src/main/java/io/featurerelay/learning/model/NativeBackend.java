@@ -1,0 +1,117 @@
+package io.featurerelay.learning.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Picks the libnd4j build that suits this CPU before ND4J loads its native library.
+ *
+ * <p>nd4j-native ships one build per CPU level; the generic one is always on the classpath and the others
+ * load only when {@code org.bytedeco.javacpp.platform.extension} names them. The oneDNN builds matter most:
+ * their {@code conv2d}, {@code conv2d_bp} and {@code maxpool2d} ops run oneDNN's JIT kernels, several times
+ * faster than the generic im2col + gemm path. A build is chosen only when the CPU has every instruction set
+ * it was compiled for and its library is on the classpath, so the worst case is the generic build, never a
+ * crash. A value the user set explicitly (also {@code none}) is left as it is.
+ */
+public final class NativeBackend {
+
+    public static final String EXTENSION_PROPERTY = "org.bytedeco.javacpp.platform.extension";
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeBackend.class);
+    private static final String BINDINGS = "org/nd4j/linalg/cpu/nativecpu/bindings/linux-x86_64";
+
+    /** Candidates, best first, with the CPU flags each build needs. */
+    private static final List<Candidate> CANDIDATES = List.of(
+            new Candidate("-onednn-avx512", Set.of("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
+                    "avx2", "fma")),
+            new Candidate("-onednn-avx2", Set.of("avx2", "fma")));
+
+    private static volatile String chosen;
+
+    private record Candidate(String extension, Set<String> cpuFlags) {
+    }
+
+    private NativeBackend() {
+    }
+
+    /**
+     * Chooses the build once per JVM and sets the system property; call it before anything touches ND4J.
+     * Later calls return the first answer.
+     *
+     * @return the extension in use ({@code ""} for the generic build)
+     */
+    public static synchronized String configure() {
+        if (chosen != null) {
+            return chosen;
+        }
+        String preset = System.getProperty(EXTENSION_PROPERTY);
+        if (preset != null) {
+            chosen = "none".equalsIgnoreCase(preset) ? "" : preset;
+            if (chosen.isEmpty()) {
+                System.clearProperty(EXTENSION_PROPERTY);
+            }
+            LOG.info("libnd4j build {} (set by {})", describe(chosen), EXTENSION_PROPERTY);
+            return chosen;
+        }
+        chosen = choose(cpuFlags(), NativeBackend::onClasspath);
+        if (!chosen.isEmpty()) {
+            System.setProperty(EXTENSION_PROPERTY, chosen);
+        }
+        LOG.info("libnd4j build {} (chosen by this CPU's flags)", describe(chosen));
+        return chosen;
+    }
+
+    /** The extension chosen by {@link #configure()}, or null before it ran. */
+    public static String chosen() {
+        return chosen;
+    }
+
+    /** The best candidate whose flags the CPU has and whose library is on the classpath; "" for none. */
+    static String choose(Set<String> flags, java.util.function.Predicate<String> available) {
+        for (Candidate c : CANDIDATES) {
+            if (flags.containsAll(c.cpuFlags()) && available.test(c.extension())) {
+                return c.extension();
+            }
+        }
+        return "";
+    }
+
+    static String describe(String extension) {
+        return extension.isEmpty() ? "linux-x86_64 (generic)" : "linux-x86_64" + extension;
+    }
+
+    private static boolean onClasspath(String extension) {
+        String resource = BINDINGS + extension + "/libnd4jcpu.so";
+        return NativeBackend.class.getClassLoader().getResource(resource) != null;
+    }
+
+    /** The instruction-set flags of the first CPU in /proc/cpuinfo; empty where there is no such file. */
+    static Set<String> cpuFlags() {
+        try {
+            return parseFlags(Files.readAllLines(Path.of("/proc/cpuinfo")));
+        } catch (IOException | RuntimeException e) {
+            return Set.of();
+        }
+    }
+
+    static Set<String> parseFlags(List<String> cpuinfo) {
+        for (String line : cpuinfo) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().equals("flags")) {
+                Set<String> flags = new HashSet<>();
+                for (String f : line.substring(colon + 1).trim().split("\\s+")) {
+                    flags.add(f.toLowerCase(Locale.ROOT));
+                }
+                return flags;
+            }
+        }
+        return Set.of();
+    }
+}

@@ -1,0 +1,477 @@
+package io.featurerelay.learning.model;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * The reference network run as libnd4j ops, forward and backward written out by hand.
+ *
+ * <p>Why not DL4J's layer API: in 1.0.0-M2.1 its convolution layer never reaches oneDNN (the helper lookup
+ * fails) and runs im2col + gemm, and SameDiff evaluates the forward pass twice per step and allocates every
+ * activation anew. Calling {@code conv2d}, {@code conv2d_bp}, {@code maxpool2d} and {@code maxpool2d_bp}
+ * directly lets the oneDNN builds ({@link NativeBackend}) run them, and the activations live in buffers
+ * reused from batch to batch. The arithmetic is DL4J's: Glorot-uniform weights, inverted dropout, softmax
+ * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; a test checks
+ * that one step here equals one step of the layer-API network.
+ *
+ * <p>Parameters live in one flat array, features first, so that freezing the features is a matter of
+ * updating only the head's tail of it. Not thread-safe; every public method is synchronized because a
+ * service may read parameters while another thread trains.
+ */
+final class OpsNetwork implements Network {
+
+    enum Kind { FULL, HEAD_ONLY }
+
+    private static final int MAX_CACHED_BUFFERS = 4;
+
+    private final ModelSpec spec;
+    private final Hyperparameters hyperparameters;
+    private final Kind kind;
+    private final boolean featuresFrozen;
+    private final List<Conv> convs = new ArrayList<>();
+    private final Dense dense;
+    private final Dense output;
+    private final INDArray params;
+    private final INDArray gradients;
+    private final INDArray trainableGradients;
+    private final INDArray trainableParams;
+    private final GradientUpdater updater;
+    private final int[] convIArgs;
+    private final int[] poolIArgs;
+    private final Map<Long, Buffers> buffers = new LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Buffers> eldest) {
+            return size() > MAX_CACHED_BUFFERS;
+        }
+    };
+    private int iteration;
+
+    /** One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]. */
+    private record Conv(String name, INDArray w, INDArray b, INDArray gw, INDArray gb, int out, int outSide) {
+    }
+
+    /** One dense layer's parameter views: W [in, out], b [1, out]. */
+    private record Dense(String name, INDArray w, INDArray b, INDArray gw, INDArray gb) {
+    }
+
+    /** Activations and their gradients for one batch size, kept between batches. */
+    private static final class Buffers {
+        final List<INDArray> conv = new ArrayList<>();
+        final List<INDArray> convGrad = new ArrayList<>();
+        INDArray inputGrad;
+        INDArray pooled;
+        INDArray pooledGrad;
+        INDArray hidden;
+        INDArray hiddenGrad;
+        INDArray logits;
+        INDArray logitsGrad;
+    }
+
+    OpsNetwork(ModelSpec spec, Hyperparameters hyperparameters, Kind kind, boolean featuresFrozen) {
+        this.spec = spec;
+        this.hyperparameters = hyperparameters;
+        this.kind = kind;
+        this.featuresFrozen = featuresFrozen && kind == Kind.FULL;
+        long featureCount = 0;
+        if (kind == Kind.FULL) {
+            int in = spec.imageShape().channels();
+            for (int f : spec.convFilters()) {
+                featureCount += (long) f * in * spec.kernel() * spec.kernel() + f;
+                in = f;
+            }
+        }
+        long headCount = (long) spec.featureSize() * spec.denseUnits() + spec.denseUnits()
+                + (long) spec.denseUnits() * spec.numClasses() + spec.numClasses();
+        long total = featureCount + headCount;
+        params = Nd4j.create(DataType.FLOAT, total);
+        gradients = Nd4j.create(DataType.FLOAT, total);
+        long offset = 0;
+        if (kind == Kind.FULL) {
+            int in = spec.imageShape().channels();
+            int side = Math.min(spec.imageShape().height(), spec.imageShape().width());
+            for (int i = 0; i < spec.convFilters().size(); i++) {
+                int out = spec.convFilters().get(i);
+                long[] wShape = {out, in, spec.kernel(), spec.kernel()};
+                long wLen = (long) out * in * spec.kernel() * spec.kernel();
+                side -= spec.kernel() - 1;
+                convs.add(new Conv(ModelSpec.convName(i), view(params, offset, wShape), view(params, offset + wLen, out),
+                        view(gradients, offset, wShape), view(gradients, offset + wLen, out), out, side));
+                offset += wLen + out;
+                in = out;
+            }
+        }
+        long headStart = offset;
+        dense = denseAt(ModelSpec.DENSE, offset, spec.featureSize(), spec.denseUnits());
+        offset += (long) spec.featureSize() * spec.denseUnits() + spec.denseUnits();
+        output = denseAt(ModelSpec.OUTPUT, offset, spec.denseUnits(), spec.numClasses());
+        long trainableStart = this.featuresFrozen ? headStart : 0;
+        trainableParams = params.get(NDArrayIndex.interval(trainableStart, total));
+        trainableGradients = gradients.get(NDArrayIndex.interval(trainableStart, total));
+        initialise(hyperparameters.seed());
+        IUpdater config = LayerApiNetworkFactory.updater(hyperparameters);
+        long stateSize = config.stateSize(trainableParams.length());
+        INDArray state = stateSize == 0 ? null : Nd4j.zeros(DataType.FLOAT, 1, stateSize);
+        updater = config.instantiate(state, true);
+        int k = spec.kernel();
+        convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 0, 1}; // valid, NCHW, weights OIHW
+        int p = spec.pool();
+        poolIArgs = new int[] {p, p, p, p, 0, 0, 1, 1, 0, 0, 0}; // valid, max, NCHW
+    }
+
+    private Dense denseAt(String name, long offset, int in, int out) {
+        long wLen = (long) in * out;
+        return new Dense(name, view(params, offset, in, out), view(params, offset + wLen, 1, out),
+                view(gradients, offset, in, out), view(gradients, offset + wLen, 1, out));
+    }
+
+    private static INDArray view(INDArray flat, long offset, long... shape) {
+        long len = 1;
+        for (long s : shape) {
+            len *= s;
+        }
+        return flat.get(NDArrayIndex.interval(offset, offset + len)).reshape('c', shape);
+    }
+
+    /** Glorot-uniform weights and zero biases, as DL4J's XAVIER_UNIFORM, from a seeded stream. */
+    private void initialise(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int k2 = spec.kernel() * spec.kernel();
+        int in = spec.imageShape().channels();
+        for (Conv c : convs) {
+            fillUniform(c.w(), random, in * k2, c.out() * k2);
+            c.b().assign(0);
+            in = c.out();
+        }
+        fillUniform(dense.w(), random, spec.featureSize(), spec.denseUnits());
+        dense.b().assign(0);
+        fillUniform(output.w(), random, spec.denseUnits(), spec.numClasses());
+        output.b().assign(0);
+    }
+
+    private static void fillUniform(INDArray target, SplittableRandom random, int fanIn, int fanOut) {
+        double limit = Math.sqrt(6.0 / (fanIn + fanOut));
+        float[] values = new float[(int) target.length()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) ((random.nextDouble() * 2 - 1) * limit);
+        }
+        target.assign(Nd4j.create(values, target.shape(), 'c'));
+    }
+
+    @Override
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    boolean featuresFrozen() {
+        return featuresFrozen;
+    }
+
+    Kind kind() {
+        return kind;
+    }
+
+    @Override
+    public synchronized double fitBatch(DataSet batch) {
+        INDArray x = contiguous(batch.getFeatures());
+        INDArray y = contiguous(batch.getLabels());
+        long n = x.size(0);
+        Buffers b = buffersFor(n, true);
+        INDArray features = forward(x, b, true);
+        INDArray probs = b.logits;
+        // softmax + cross-entropy, averaged over the batch as DL4J's MCXENT
+        double loss = -Transforms.log(probs.add(1e-30f), false).muli(y).sumNumber().doubleValue() / n;
+        b.logitsGrad.assign(probs).subi(y).divi(n);
+        gradients.assign(0);
+        backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
+        dropoutBackward(b.hidden, b.hiddenGrad, spec.denseDropout());
+        if (kind == Kind.FULL && !featuresFrozen) {
+            INDArray featuresGrad = b.pooledGrad.reshape('c', n, spec.featureSize());
+            backwardDense(dense, features, b.hiddenGrad, featuresGrad);
+            dropoutBackward(b.pooled, b.pooledGrad, spec.convDropout());
+            INDArray lastConv = b.conv.get(convs.size() - 1);
+            INDArray lastConvGrad = b.convGrad.get(convs.size() - 1);
+            exec("maxpool2d_bp", poolIArgs, new INDArray[] {lastConv, b.pooledGrad}, new INDArray[] {lastConvGrad});
+            for (int i = convs.size() - 1; i >= 0; i--) {
+                Conv c = convs.get(i);
+                INDArray act = b.conv.get(i);
+                INDArray actGrad = b.convGrad.get(i);
+                reluBackward(act, actGrad);
+                INDArray input = i == 0 ? x : b.conv.get(i - 1);
+                INDArray inputGrad = i == 0 ? b.inputGrad : b.convGrad.get(i - 1);
+                exec("conv2d_bp", convIArgs, new INDArray[] {input, c.w(), c.b(), actGrad},
+                        new INDArray[] {inputGrad, c.gw(), c.gb()});
+            }
+        } else {
+            backwardDense(dense, features, b.hiddenGrad, null);
+        }
+        updater.applyUpdater(trainableGradients, iteration, 0);
+        trainableParams.subi(trainableGradients);
+        iteration++;
+        return loss;
+    }
+
+    /** dL/dW = inputᵀ·grad, dL/db = Σ grad, and dL/dinput = grad·Wᵀ when {@code inputGrad} is given. */
+    private static void backwardDense(Dense layer, INDArray input, INDArray grad, INDArray inputGrad) {
+        Nd4j.matmul(input, grad, layer.gw(), true, false, false);
+        layer.gb().assign(grad.sum(true, 0));
+        if (inputGrad != null) {
+            Nd4j.matmul(grad, layer.w(), inputGrad, false, true, false);
+        }
+    }
+
+    /**
+     * Backward of ReLU followed by inverted dropout, from the layer's output alone: where the output is
+     * zero (inactive or dropped) the gradient is zero, elsewhere it is scaled by 1/keep.
+     */
+    private static void dropoutBackward(INDArray activation, INDArray grad, double rate) {
+        reluBackward(activation, grad);
+        if (rate > 0) {
+            grad.muli(1.0 / (1.0 - rate));
+        }
+    }
+
+    private static void reluBackward(INDArray activation, INDArray grad) {
+        exec("relu_bp", new int[0], new INDArray[] {activation, grad}, new INDArray[] {grad}, 0.0);
+    }
+
+    /**
+     * Runs the forward pass into the buffers; returns the flattened features [n, featureSize] (for a head-only
+     * network: its input). The class probabilities end in {@code b.logits}.
+     */
+    private INDArray forward(INDArray x, Buffers b, boolean training) {
+        long n = x.size(0);
+        INDArray features;
+        if (kind == Kind.FULL) {
+            INDArray in = x;
+            for (int i = 0; i < convs.size(); i++) {
+                Conv c = convs.get(i);
+                INDArray out = b.conv.get(i);
+                exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
+                relu(out);
+                in = out;
+            }
+            exec("maxpool2d", poolIArgs, new INDArray[] {in}, new INDArray[] {b.pooled});
+            if (training) {
+                dropout(b.pooled, spec.convDropout());
+            }
+            features = b.pooled.reshape('c', n, spec.featureSize());
+        } else {
+            features = x;
+        }
+        Nd4j.matmul(features, dense.w(), b.hidden, false, false, false);
+        b.hidden.addiRowVector(dense.b());
+        relu(b.hidden);
+        if (training) {
+            dropout(b.hidden, spec.denseDropout());
+        }
+        Nd4j.matmul(b.hidden, output.w(), b.logits, false, false, false);
+        b.logits.addiRowVector(output.b());
+        Nd4j.exec(new SoftMax(b.logits, b.logits, -1));
+        return features;
+    }
+
+    private static void relu(INDArray x) {
+        Transforms.relu(x, false);
+    }
+
+    private static void dropout(INDArray x, double rate) {
+        if (rate > 0) {
+            Nd4j.getExecutioner().exec(new DropOutInverted(x, x, 1.0 - rate), Nd4j.getRandom());
+        }
+    }
+
+    private static void exec(String op, int[] iArgs, INDArray[] inputs, INDArray[] outputs, Double... tArgs) {
+        DynamicCustomOp.DynamicCustomOpsBuilder builder = DynamicCustomOp.builder(op)
+                .addInputs(inputs)
+                .addOutputs(outputs)
+                .addIntegerArguments(iArgs);
+        if (tArgs.length > 0) {
+            builder.addFloatingPointArguments(tArgs);
+        }
+        Nd4j.exec(builder.build());
+    }
+
+    private static INDArray contiguous(INDArray a) {
+        INDArray f = a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT);
+        return f.ordering() == 'c' && !f.isView() ? f : f.dup('c');
+    }
+
+    private Buffers buffersFor(long n, boolean training) {
+        // inference needs no gradient buffers: keyed apart, so that evaluating in large batches stays lean
+        return buffers.computeIfAbsent(training ? n : -n, key -> allocate(n, training));
+    }
+
+    private Buffers allocate(long n, boolean training) {
+        boolean gradients = training && !featuresFrozen;
+        Buffers b = new Buffers();
+        if (kind == Kind.FULL) {
+            for (Conv c : convs) {
+                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.out(), c.outSide(), c.outSide()));
+                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.out(), c.outSide(), c.outSide()));
+            }
+            int[] pooled = spec.pooledSize();
+            int channels = spec.convFilters().get(spec.convFilters().size() - 1);
+            b.pooled = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
+            if (gradients) {
+                b.pooledGrad = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
+                b.inputGrad = Nd4j.create(DataType.FLOAT, n, spec.imageShape().channels(),
+                        spec.imageShape().height(), spec.imageShape().width());
+            }
+        }
+        b.hidden = Nd4j.create(DataType.FLOAT, n, spec.denseUnits());
+        b.logits = Nd4j.create(DataType.FLOAT, n, spec.numClasses());
+        if (training) {
+            b.hiddenGrad = Nd4j.create(DataType.FLOAT, n, spec.denseUnits());
+            b.logitsGrad = Nd4j.create(DataType.FLOAT, n, spec.numClasses());
+        }
+        return b;
+    }
+
+    @Override
+    public synchronized INDArray output(INDArray features) {
+        INDArray x = contiguous(features);
+        Buffers b = buffersFor(x.size(0), false);
+        forward(x, b, false);
+        return b.logits.dup();
+    }
+
+    @Override
+    public synchronized INDArray featureActivations(INDArray images) {
+        if (kind != Kind.FULL) {
+            throw new UnsupportedOperationException("a head-only network has no feature layers");
+        }
+        INDArray x = contiguous(images);
+        long n = x.size(0);
+        Buffers b = buffersFor(n, false);
+        INDArray in = x;
+        for (int i = 0; i < convs.size(); i++) {
+            Conv c = convs.get(i);
+            exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {b.conv.get(i)});
+            relu(b.conv.get(i));
+            in = b.conv.get(i);
+        }
+        exec("maxpool2d", poolIArgs, new INDArray[] {in}, new INDArray[] {b.pooled});
+        // the same C-order flattening as the head reads; a copy, the buffer is reused
+        return b.pooled.reshape('c', n, spec.featureSize()).dup('c');
+    }
+
+    @Override
+    public synchronized Map<String, Map<String, float[]>> parameters(Iterable<String> layers) {
+        Map<String, Map<String, float[]>> out = new LinkedHashMap<>();
+        for (String name : layers) {
+            INDArray[] wb = arrays(name);
+            Map<String, float[]> arrays = new LinkedHashMap<>();
+            arrays.put("W", wb[0].dup('c').data().asFloat());
+            arrays.put("b", wb[1].dup('c').data().asFloat());
+            out.put(name, arrays);
+        }
+        return out;
+    }
+
+    @Override
+    public synchronized void setParameters(Map<String, Map<String, float[]>> values) {
+        for (var layer : values.entrySet()) {
+            INDArray[] wb = arrays(layer.getKey());
+            for (var entry : layer.getValue().entrySet()) {
+                INDArray target = switch (entry.getKey()) {
+                    case "W" -> wb[0];
+                    case "b" -> wb[1];
+                    default -> throw new IllegalArgumentException("layer " + layer.getKey() + " has no parameter "
+                            + entry.getKey());
+                };
+                float[] v = entry.getValue();
+                if (v.length != target.length()) {
+                    throw new IllegalArgumentException("parameter " + layer.getKey() + "." + entry.getKey()
+                            + " needs " + target.length() + " values, got " + v.length);
+                }
+                target.assign(Nd4j.create(v, target.shape(), 'c'));
+            }
+        }
+    }
+
+    private INDArray[] arrays(String layer) {
+        if (ModelSpec.DENSE.equals(layer)) {
+            return new INDArray[] {dense.w(), dense.b()};
+        }
+        if (ModelSpec.OUTPUT.equals(layer)) {
+            return new INDArray[] {output.w(), output.b()};
+        }
+        for (Conv c : convs) {
+            if (c.name().equals(layer)) {
+                return new INDArray[] {c.w(), c.b()};
+            }
+        }
+        throw new IllegalArgumentException("no layer named " + layer + " in this " + kind + " network");
+    }
+
+    /** All layers with parameters, features first. */
+    List<String> layerNames() {
+        List<String> names = new ArrayList<>();
+        convs.forEach(c -> names.add(c.name()));
+        names.addAll(spec.headLayers());
+        return names;
+    }
+
+    @Override
+    public ModelSummary summary() {
+        List<LayerSummary> rows = new ArrayList<>();
+        int channels = spec.imageShape().channels();
+        if (kind == Kind.FULL) {
+            for (Conv c : convs) {
+                long count = (long) c.out() * channels * spec.kernel() * spec.kernel() + c.out();
+                rows.add(new LayerSummary(c.name(), "Conv2D", List.of(c.out(), c.outSide(), c.outSide()), count,
+                        !featuresFrozen));
+                channels = c.out();
+            }
+            int[] pooled = spec.pooledSize();
+            rows.add(new LayerSummary("pool", "MaxPool2D", List.of(channels, pooled[0], pooled[1]), 0, !featuresFrozen));
+            rows.add(new LayerSummary("conv-dropout", "Dropout", List.of(channels, pooled[0], pooled[1]), 0,
+                    !featuresFrozen));
+            rows.add(new LayerSummary("flatten", "Flatten", List.of(spec.featureSize()), 0, true));
+        }
+        rows.add(new LayerSummary(ModelSpec.DENSE, "Dense", List.of(spec.denseUnits()),
+                (long) spec.featureSize() * spec.denseUnits() + spec.denseUnits(), true));
+        rows.add(new LayerSummary("dense-dropout", "Dropout", List.of(spec.denseUnits()), 0, true));
+        rows.add(new LayerSummary(ModelSpec.OUTPUT, "Softmax", List.of(spec.numClasses()),
+                (long) spec.denseUnits() * spec.numClasses() + spec.numClasses(), true));
+        return ModelSummary.of(rows);
+    }
+
+    /**
+     * Writes a DL4J model zip (the layer-API network with these parameters), so that a saved model stays
+     * readable by DL4J itself; the updater state is not kept.
+     */
+    @Override
+    public synchronized void save(OutputStream out) throws IOException {
+        if (kind != Kind.FULL) {
+            throw new UnsupportedOperationException("only full networks are saved");
+        }
+        LayerApiNetworkFactory layers = new LayerApiNetworkFactory();
+        Map<String, Map<String, float[]>> all = parameters(layerNames());
+        Network twin = featuresFrozen ? layers.withFrozenFeatures(spec, hyperparameters, all)
+                : layers.create(spec, hyperparameters);
+        twin.setParameters(all);
+        twin.save(out);
+    }
+
+    @Override
+    public void reseed() {
+        Nd4j.getRandom().setSeed(hyperparameters.seed());
+    }
+}
