@@ -4,6 +4,7 @@ import io.featurerelay.learning.dataset.DatasetException;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.IdxWriter;
 import io.featurerelay.learning.dataset.TrainTestSplit;
+import io.featurerelay.learning.experiment.Benchmark;
 import io.featurerelay.learning.experiment.ExperimentReport;
 import io.featurerelay.learning.experiment.ExperimentSettings;
 import io.featurerelay.learning.experiment.ReferenceExperiment;
@@ -49,6 +50,12 @@ public final class FeatureRelayCli {
             sample       write a class-balanced sample of an IDX dataset (for tests and quick runs)
               --data-dir DIR --out DIR --train-per-class N (default 400) --test-per-class N (default 100)
 
+            bench        time every phase of the experiment (base, model 2 plain and featurized, scratch,
+                         evaluation, a few layer-API batches) and write them as JSON; bench/run.sh puts them
+                         beside the PyTorch reference
+              the experiment options, and --out FILE (required), --per-class N (train images per class, default all),
+              --layer-api-batches N (default 20; 0 skips)
+
             follow       follow a base training on trainer-service and the transfer it starts, print progress and
                          the comparison table (what deploy/local/run.sh shows)
               --trainer URL --transfer URL --base ID [--timeout-minutes N (default 240)]
@@ -58,6 +65,8 @@ public final class FeatureRelayCli {
     }
 
     public static void main(String[] args) {
+        // before anything loads ND4J: the libnd4j build is chosen once per JVM
+        io.featurerelay.learning.model.NativeBackend.configure();
         System.exit(run(args, System.out, System.err));
     }
 
@@ -72,6 +81,7 @@ public final class FeatureRelayCli {
                 case "experiment" -> experiment(rest, out);
                 case "sample" -> sample(rest, out);
                 case "follow" -> follow(rest, out);
+                case "bench" -> bench(rest, out);
                 default -> throw new IllegalArgumentException("unknown command " + args[0]);
             };
         } catch (DatasetException e) {
@@ -105,11 +115,7 @@ public final class FeatureRelayCli {
         return ok ? OK : DATA_ERROR;
     }
 
-    private static int experiment(List<String> args, PrintStream out) {
-        CommandLine cl = new CommandLine(args,
-                Set.of("--dataset", "--data-dir", "--epochs", "--batch-size", "--optimizer", "--learning-rate",
-                        "--seed", "--source-classes", "--target-classes", "--head"),
-                Set.of("--plain", "--no-baseline"));
+    private static ExperimentSettings experimentSettings(CommandLine cl) {
         DatasetKind kind = dataset(cl.get("--dataset", DatasetKind.FASHION_MNIST.id()));
         String optimizerName = cl.get("--optimizer", Optimizer.ADADELTA.id());
         Optimizer optimizer = Optimizer.byId(optimizerName)
@@ -123,11 +129,45 @@ public final class FeatureRelayCli {
         TrainingConfig training = new TrainingConfig(cl.intValue("--epochs", TrainingConfig.DEFAULT_EPOCHS),
                 cl.intValue("--batch-size", TrainingConfig.DEFAULT_BATCH_SIZE), hp);
         Path dataDir = cl.flag("--data-dir") ? Path.of(cl.get("--data-dir", null)) : null;
-        ExperimentSettings settings = new ExperimentSettings(kind, dataDir,
+        return new ExperimentSettings(kind, dataDir,
                 cl.intList("--source-classes", ExperimentSettings.SOURCE_CLASSES),
                 cl.intList("--target-classes", ExperimentSettings.TARGET_CLASSES), training, head,
                 !cl.flag("--plain"), !cl.flag("--no-baseline"));
+    }
 
+    private static int bench(List<String> args, PrintStream out) throws IOException {
+        Set<String> options = new java.util.HashSet<>(EXPERIMENT_OPTIONS);
+        options.addAll(Set.of("--out", "--per-class", "--layer-api-batches"));
+        CommandLine cl = new CommandLine(args, options, Set.of());
+        ExperimentSettings settings = experimentSettings(cl);
+        String outFile = cl.get("--out", null);
+        if (outFile == null) {
+            throw new IllegalArgumentException("bench needs --out FILE (JSON)");
+        }
+        TrainTestSplit all = settings.dataset().load(settings.dataDir());
+        var result = Benchmark.run(all, new Benchmark.Settings(settings, cl.intValue("--per-class", 0),
+                cl.intValue("--layer-api-batches", 20)));
+        Path target = Path.of(outFile);
+        if (target.getParent() != null) {
+            Files.createDirectories(target.getParent());
+        }
+        Files.writeString(target, new com.fasterxml.jackson.databind.ObjectMapper()
+                .writerWithDefaultPrettyPrinter().writeValueAsString(result));
+        out.printf("wrote %s%n", target);
+        return OK;
+    }
+
+    private static final Set<String> EXPERIMENT_OPTIONS = Set.of("--dataset", "--data-dir", "--epochs", "--batch-size",
+            "--optimizer", "--learning-rate", "--seed", "--source-classes", "--target-classes", "--head");
+
+    private static int experiment(List<String> args, PrintStream out) {
+        CommandLine cl = new CommandLine(args, EXPERIMENT_OPTIONS, Set.of("--plain", "--no-baseline"));
+        ExperimentSettings settings = experimentSettings(cl);
+        DatasetKind kind = settings.dataset();
+        Path dataDir = settings.dataDir();
+        TrainingConfig training = settings.training();
+        Optimizer optimizer = training.hyperparameters().optimizer();
+        HeadMode head = settings.head();
         out.printf("Feature Relay reference experiment: %s from %s, source classes %s, target classes %s, %d epochs, "
                 + "batch %d, %s, head %s, %s path%n", kind.id(),
                 dataDir == null ? kind.defaultDirectory() : dataDir, settings.sourceClasses(),

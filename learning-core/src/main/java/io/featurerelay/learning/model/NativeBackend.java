@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>nd4j-native ships one build per CPU level; the generic one is always on the classpath and the others
  * load only when {@code org.bytedeco.javacpp.platform.extension} names them. The oneDNN builds matter most:
- * their {@code conv2d}, {@code conv2d_bp} and {@code maxpool2d} ops run oneDNN's JIT kernels, several times
+ * their {@code conv2d}, {@code conv2d_bp} and {@code matmul} ops run oneDNN's JIT kernels, several times
  * faster than the generic im2col + gemm path. A build is chosen only when the CPU has every instruction set
  * it was compiled for and its library is on the classpath, so the worst case is the generic build, never a
  * crash. A value the user set explicitly (also {@code none}) is left as it is.

@@ -24,9 +24,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>Why not DL4J's layer API: in 1.0.0-M2.1 its convolution layer never reaches oneDNN (the helper lookup
  * fails) and runs im2col + gemm, and SameDiff evaluates the forward pass twice per step and allocates every
- * activation anew. Calling {@code conv2d}, {@code conv2d_bp}, {@code maxpool2d} and {@code maxpool2d_bp}
- * directly lets the oneDNN builds ({@link NativeBackend}) run them, and the activations live in buffers
- * reused from batch to batch. The arithmetic is DL4J's: Glorot-uniform weights, inverted dropout, softmax
+ * activation anew. Calling {@code conv2d} and {@code conv2d_bp} directly lets the oneDNN builds
+ * ({@link NativeBackend}) run them, max pooling is a loop of our own ({@link DirectLoops}), and the
+ * activations live in buffers reused from batch to batch. The arithmetic is DL4J's: Glorot-uniform weights, inverted dropout, softmax
  * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; a test checks
  * that one step here equals one step of the layer-API network.
  *
@@ -53,7 +53,6 @@ final class OpsNetwork implements Network {
     private final INDArray trainableParams;
     private final GradientUpdater updater;
     private final int[] convIArgs;
-    private final int[] poolIArgs;
     private final Map<Long, Buffers> buffers = new LinkedHashMap<>(4, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, Buffers> eldest) {
@@ -76,6 +75,7 @@ final class OpsNetwork implements Network {
         final List<INDArray> convGrad = new ArrayList<>();
         INDArray inputGrad;
         INDArray pooled;
+        byte[] poolArgmax;
         INDArray pooledGrad;
         INDArray hidden;
         INDArray hiddenGrad;
@@ -130,8 +130,6 @@ final class OpsNetwork implements Network {
         updater = config.instantiate(state, true);
         int k = spec.kernel();
         convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 0, 1}; // valid, NCHW, weights OIHW
-        int p = spec.pool();
-        poolIArgs = new int[] {p, p, p, p, 0, 0, 1, 1, 0, 0, 0}; // valid, max, NCHW
     }
 
     private Dense denseAt(String name, long offset, int in, int out) {
@@ -203,15 +201,16 @@ final class OpsNetwork implements Network {
         if (kind == Kind.FULL && !featuresFrozen) {
             INDArray featuresGrad = b.pooledGrad.reshape('c', n, spec.featureSize());
             backwardDense(dense, features, b.hiddenGrad, featuresGrad);
-            dropoutBackward(b.pooled, b.pooledGrad, spec.convDropout());
-            INDArray lastConv = b.conv.get(convs.size() - 1);
-            INDArray lastConvGrad = b.convGrad.get(convs.size() - 1);
-            exec("maxpool2d_bp", poolIArgs, new INDArray[] {lastConv, b.pooledGrad}, new INDArray[] {lastConvGrad});
-            for (int i = convs.size() - 1; i >= 0; i--) {
+            int last = convs.size() - 1;
+            float keep = (float) (1.0 - spec.convDropout());
+            DirectLoops.maxPoolBackward(b.pooled, b.pooledGrad, b.poolArgmax, b.convGrad.get(last), spec.pool(),
+                    1f / keep);
+            for (int i = last; i >= 0; i--) {
                 Conv c = convs.get(i);
-                INDArray act = b.conv.get(i);
                 INDArray actGrad = b.convGrad.get(i);
-                reluBackward(act, actGrad);
+                if (i < last) {
+                    DirectLoops.reluBackward(b.conv.get(i), actGrad);
+                }
                 INDArray input = i == 0 ? x : b.conv.get(i - 1);
                 INDArray inputGrad = i == 0 ? b.inputGrad : b.convGrad.get(i - 1);
                 exec("conv2d_bp", convIArgs, new INDArray[] {input, c.w(), c.b(), actGrad},
@@ -266,8 +265,9 @@ final class OpsNetwork implements Network {
                 relu(out);
                 in = out;
             }
-            exec("maxpool2d", poolIArgs, new INDArray[] {in}, new INDArray[] {b.pooled});
-            if (training) {
+            DirectLoops.maxPool(in, b.pooled, b.poolArgmax, spec.pool());
+            // frozen feature layers run in inference mode, as DL4J's FrozenLayer and the featurized path do
+            if (training && !featuresFrozen) {
                 dropout(b.pooled, spec.convDropout());
             }
             features = b.pooled.reshape('c', n, spec.featureSize());
@@ -328,6 +328,7 @@ final class OpsNetwork implements Network {
             int[] pooled = spec.pooledSize();
             int channels = spec.convFilters().get(spec.convFilters().size() - 1);
             b.pooled = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
+            b.poolArgmax = new byte[(int) b.pooled.length()];
             if (gradients) {
                 b.pooledGrad = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
                 b.inputGrad = Nd4j.create(DataType.FLOAT, n, spec.imageShape().channels(),
@@ -366,7 +367,7 @@ final class OpsNetwork implements Network {
             relu(b.conv.get(i));
             in = b.conv.get(i);
         }
-        exec("maxpool2d", poolIArgs, new INDArray[] {in}, new INDArray[] {b.pooled});
+        DirectLoops.maxPool(in, b.pooled, b.poolArgmax, spec.pool());
         // the same C-order flattening as the head reads; a copy, the buffer is reused
         return b.pooled.reshape('c', n, spec.featureSize()).dup('c');
     }

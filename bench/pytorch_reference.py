@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""The reference experiment in PyTorch, phase by phase, timed the way the Java benchmark times it.
+
+Same network (two 3x3 valid convolutions with ReLU, 2x2 max pooling, dropout 0.25, dense 128 with ReLU,
+dropout 0.5, softmax), same initialisation (Glorot uniform, zero biases), same optimizer (Adadelta,
+rho 0.95, eps 1e-6, lr 1.0 as DL4J's; or Adam), same data (Fashion-MNIST IDX files, pixels / 255), same
+batch size. Writes one JSON file in the format of `learning-core-runner.jar bench`.
+
+Run with Debian's python3-torch: /usr/bin/python3 bench/pytorch_reference.py --out pytorch.json
+"""
+import argparse
+import gzip
+import json
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    dims = magic & 0xFF
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load(data_dir, prefix):
+    images = read_idx(os.path.join(data_dir, prefix + "-images-idx3-ubyte.gz"))
+    labels = read_idx(os.path.join(data_dir, prefix + "-labels-idx1-ubyte.gz"))
+    return images, labels
+
+
+def subset(images, labels, classes, per_class=0):
+    keep = []
+    for c in classes:
+        idx = np.nonzero(labels == c)[0]
+        keep.append(idx[:per_class] if per_class > 0 else idx)
+    order = np.sort(np.concatenate(keep))
+    x = torch.from_numpy(images[order].astype(np.float32) / 255.0).unsqueeze(1)
+    remap = {c: i for i, c in enumerate(classes)}
+    y = torch.tensor([remap[int(v)] for v in labels[order]], dtype=torch.long)
+    return x, y
+
+
+class Features(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.conv2 = nn.Conv2d(32, 32, 3)
+        self.dropout = nn.Dropout(0.25)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        return torch.flatten(self.dropout(x), 1)
+
+
+class Head(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.dense = nn.Linear(32 * 12 * 12, 128)
+        self.dropout = nn.Dropout(0.5)
+        self.output = nn.Linear(128, classes)
+
+    def forward(self, x):
+        return self.output(self.dropout(F.relu(self.dense(x))))
+
+
+class Net(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.features = Features()
+        self.head = Head(classes)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def glorot(module):
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def optimizer_for(params, name, lr):
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    return torch.optim.Adadelta(params, lr=1.0, rho=0.95, eps=1e-6)
+
+
+def accuracy(model, x, y, batch=500):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return correct / len(x)
+
+
+def train(model, x, y, xt, yt, epochs, batch, opt, seed):
+    """Per epoch: seconds of training (validation excluded) and validation accuracy."""
+    generator = torch.Generator().manual_seed(seed)
+    seconds, acc = [], []
+    for _ in range(epochs):
+        model.train()
+        # frozen layers run in inference mode (no dropout), as in DL4J
+        if isinstance(model, Net) and not next(model.features.parameters()).requires_grad:
+            model.features.eval()
+        order = torch.randperm(len(x), generator=generator)
+        start = time.perf_counter()
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - start)
+        acc.append(accuracy(model, xt, yt))
+    return seconds, acc
+
+
+def build_label():
+    """oneDNN or not, and which library Debian's BLAS alternative points at (reference BLAS or OpenBLAS)."""
+    parts = ["oneDNN" if torch.backends.mkldnn.is_available() else "no oneDNN"]
+    for link in ("/etc/alternatives/libblas.so.3-x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu/libblas.so.3"):
+        if os.path.exists(link):
+            target = os.path.realpath(link)
+            parts.append("OpenBLAS" if "openblas" in target else "reference BLAS" if "/blas/" in target else target)
+            break
+    return " + ".join(parts)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--optimizer", default="adadelta", choices=["adadelta", "adam"])
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--per-class", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    train_images, train_labels = load(a.data_dir, "train")
+    test_images, test_labels = load(a.data_dir, "t10k")
+    source, target = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
+    xs, ys = subset(train_images, train_labels, source, a.per_class)
+    xst, yst = subset(test_images, test_labels, source)
+    xt, yt = subset(train_images, train_labels, target, a.per_class)
+    xtt, ytt = subset(test_images, test_labels, target)
+
+    phases = []
+
+    def epochs_phase(name, images, result):
+        phases.append({"phase": name, "images": images, "epochSeconds": result[0], "accuracy": result[1]})
+
+    base = Net(len(source))
+    glorot(base)
+    epochs_phase("base", len(xs), train(base, xs, ys, xst, yst, a.epochs, a.batch_size,
+                                        optimizer_for(base.parameters(), a.optimizer, a.learning_rate), a.seed))
+    start = time.perf_counter()
+    accuracy(base, xst, yst)
+    phases.append({"phase": "evaluation", "images": len(xst), "seconds": time.perf_counter() - start})
+
+    def model2():
+        m = Net(len(target))
+        glorot(m)
+        m.features.load_state_dict(base.features.state_dict())
+        for q in m.features.parameters():
+            q.requires_grad = False
+        return m
+
+    plain = model2()
+    epochs_phase("transfer-plain", len(xt), train(plain, xt, yt, xtt, ytt, a.epochs, a.batch_size,
+                                                  optimizer_for(plain.head.parameters(), a.optimizer,
+                                                                a.learning_rate), a.seed))
+
+    fast = model2()
+    fast.features.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        ft = torch.cat([fast.features(xt[i:i + 500]) for i in range(0, len(xt), 500)])
+        ftt = torch.cat([fast.features(xtt[i:i + 500]) for i in range(0, len(xtt), 500)])
+    phases.append({"phase": "featurize", "images": len(xt) + len(xtt), "seconds": time.perf_counter() - start})
+    epochs_phase("transfer-head", len(xt), train(fast.head, ft, yt, ftt, ytt, a.epochs, a.batch_size,
+                                                 optimizer_for(fast.head.parameters(), a.optimizer,
+                                                               a.learning_rate), a.seed))
+
+    scratch = Net(len(target))
+    glorot(scratch)
+    epochs_phase("scratch", len(xt), train(scratch, xt, yt, xtt, ytt, a.epochs, a.batch_size,
+                                           optimizer_for(scratch.parameters(), a.optimizer, a.learning_rate), a.seed))
+
+    result = {"framework": "PyTorch " + torch.__version__, "build": build_label(),
+              "threads": torch.get_num_threads(), "epochs": a.epochs, "batchSize": a.batch_size, "phases": phases}
+    with open(a.out, "w") as f:
+        json.dump(result, f, indent=2)
+    print("wrote", a.out)
+
+
+if __name__ == "__main__":
+    main()
