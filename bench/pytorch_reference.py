@@ -96,7 +96,7 @@ def optimizer_for(params, name, lr):
     return torch.optim.Adadelta(params, lr=1.0, rho=0.95, eps=1e-6)
 
 
-def accuracy(model, x, y, batch=500):
+def accuracy(model, x, y, batch=256):
     model.eval()
     correct = 0
     with torch.no_grad():
@@ -191,8 +191,8 @@ def main():
     fast.features.eval()
     start = time.perf_counter()
     with torch.no_grad():
-        ft = torch.cat([fast.features(xt[i:i + 500]) for i in range(0, len(xt), 500)])
-        ftt = torch.cat([fast.features(xtt[i:i + 500]) for i in range(0, len(xtt), 500)])
+        ft = torch.cat([fast.features(xt[i:i + 256]) for i in range(0, len(xt), 256)])
+        ftt = torch.cat([fast.features(xtt[i:i + 256]) for i in range(0, len(xtt), 256)])
     phases.append({"phase": "featurize", "images": len(xt) + len(xtt), "seconds": time.perf_counter() - start})
     epochs_phase("transfer-head", len(xt), train(fast.head, ft, yt, ftt, ytt, a.epochs, a.batch_size,
                                                  optimizer_for(fast.head.parameters(), a.optimizer,

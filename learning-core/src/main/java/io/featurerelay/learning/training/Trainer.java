@@ -18,8 +18,11 @@ import org.slf4j.LoggerFactory;
 public final class Trainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-    /** Evaluation batch size: inference needs no small batches, larger ones amortise per-call overhead. */
-    static final int EVALUATION_BATCH = 500;
+    /**
+     * Evaluation batch size: oneDNN's convolutions run fastest per image at batches of 128-256 on two cores
+     * (the activations stay in cache); 500 was a third slower.
+     */
+    static final int EVALUATION_BATCH = 256;
 
     private Trainer() {
     }

@@ -2,6 +2,7 @@ package io.featurerelay.learning.training;
 
 import io.featurerelay.learning.dataset.ImageBatches;
 import io.featurerelay.learning.dataset.ImageDataset;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -36,7 +37,10 @@ public interface TrainingData {
         };
     }
 
-    /** Pre-computed features [n, featureSize] with the labels of the images they came from. */
+    /**
+     * Pre-computed features [n, featureSize] (float32, or float16 to halve their memory) with the labels of
+     * the images they came from; batches are float32.
+     */
     static TrainingData ofFeatures(INDArray features, int[] labels, int numClasses) {
         return new TrainingData() {
             @Override
@@ -51,6 +55,9 @@ public interface TrainingData {
                         // a native row gather: NDArrayIndex.indices copies element by element and costs more
                         // than the head's whole training step
                         : Nd4j.pullRows(features, 1, indices);
+                if (f.dataType() != DataType.FLOAT) {
+                    f = f.castTo(DataType.FLOAT);
+                }
                 float[] oneHot = new float[indices.length * numClasses];
                 for (int b = 0; b < indices.length; b++) {
                     oneHot[b * numClasses + labels[indices[b]]] = 1f;

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 public final class TransferLearner {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransferLearner.class);
-    static final int FEATURIZE_BATCH = 500;
+    /** As {@code Trainer.EVALUATION_BATCH}: the batch size at which the frozen convolutions run fastest. */
+    static final int FEATURIZE_BATCH = 256;
 
     private final NetworkFactory factory;
 
@@ -99,7 +100,9 @@ public final class TransferLearner {
 
     private TrainingData featurize(Network model2, ImageDataset images, BooleanSupplier cancelled) {
         ModelSpec spec = model2.spec();
-        INDArray features = Nd4j.create(DataType.FLOAT, images.size(), spec.featureSize());
+        // half precision: the frozen activations of 30,000 Fashion-MNIST images take 277 MB instead of 553 MB
+        // (the largest allocation of a transfer); batches are widened back to float32 as they are drawn
+        INDArray features = Nd4j.create(DataType.HALF, images.size(), spec.featureSize());
         for (int from = 0; from < images.size(); from += FEATURIZE_BATCH) {
             if (cancelled.getAsBoolean()) {
                 throw new TrainingCancelledException(0, from / FEATURIZE_BATCH + 1);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Feature Relay's benchmark: every phase of the reference experiment timed in DL4J (the ops network the
+# services run, plus a few batches of DL4J's layer API) and in PyTorch, one after the other on this machine,
+# with the same network, data, batch size and epochs. Prints one table (ratios DL4J/PyTorch and
+# transfer/base, validation accuracy per epoch of both) and writes JSON, CSV and Markdown to the output
+# directory (default bench/results).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+data_dir=/usr/share/datasets/fashion-mnist
+epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1
+threads=$(nproc)
+# the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
+jvm=(-Xmx1g -Dorg.bytedeco.javacpp.maxbytes=2500m -Dorg.bytedeco.javacpp.maxphysicalbytes=3500m)
+
+usage() {
+  cat <<USAGE
+usage: bench/run.sh [options]
+  --data-dir DIR            Fashion-MNIST IDX files (default $data_dir)
+  --epochs N                epochs of every model (default $epochs)
+  --batch-size N            (default $batch_size)
+  --per-class N             training images per class (default 0: all 6,000)
+  --layer-api-batches N     batches of DL4J's layer-API network to time (default $layer_api_batches; 0 skips)
+  --out DIR                 results (default $out)
+  --no-build                use learning-core/target/learning-core-runner.jar as it is
+  --no-pytorch              DL4J only
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data-dir) data_dir=$2; shift 2 ;;
+    --epochs) epochs=$2; shift 2 ;;
+    --batch-size) batch_size=$2; shift 2 ;;
+    --per-class) per_class=$2; shift 2 ;;
+    --layer-api-batches) layer_api_batches=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --no-pytorch) pytorch=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
+  esac
+done
+for n in "$epochs" "$batch_size" "$per_class" "$layer_api_batches"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
+done
+
+if [ ! -f "$data_dir/train-images-idx3-ubyte.gz" ]; then
+  echo "error: no Fashion-MNIST in $data_dir (train-images-idx3-ubyte.gz is missing)." >&2
+  echo "       Install it with: sudo apt-get install -y dataset-fashion-mnist, or pass --data-dir DIR." >&2
+  exit 2
+fi
+if [ "$pytorch" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "error: the PyTorch reference needs Debian's PyTorch and OpenBLAS:" >&2
+  echo "       sudo apt-get install -y python3-torch libopenblas0-pthread   (or run with --no-pytorch)" >&2
+  exit 1
+fi
+
+if [ "$build" = 1 ]; then
+  echo "building learning-core ..."
+  mvn -B -q -ntp -pl learning-core -am package -DskipTests
+fi
+mkdir -p "$out"
+common=(--epochs "$epochs" --batch-size "$batch_size" --per-class "$per_class")
+
+echo "DL4J: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
+java "${jvm[@]}" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.io.featurerelay=info -jar learning-core/target/learning-core-runner.jar \
+  bench --data-dir "$data_dir" "${common[@]}" --layer-api-batches "$layer_api_batches" --out "$out/dl4j.json"
+reference=-
+if [ "$pytorch" = 1 ]; then
+  echo "PyTorch: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
+  /usr/bin/python3 bench/pytorch_reference.py --data-dir "$data_dir" "${common[@]}" --threads "$threads" \
+    --out "$out/pytorch.json"
+  reference="$out/pytorch.json"
+fi
+echo
+/usr/bin/python3 bench/report.py "$out/dl4j.json" "$reference" "$out/bench.csv" "$out/table.md"
+echo
+echo "wrote $out/dl4j.json, $out/pytorch.json, $out/bench.csv, $out/table.md"
