@@ -168,8 +168,12 @@ for _ in $(seq 1 120); do port_in_use "$kafka_port" && break; sleep 0.5; done
 port_in_use "$kafka_port" || { echo "error: the Kafka broker did not start; see $logs/kafka.log" >&2; exit 1; }
 echo "Kafka broker        127.0.0.1:$kafka_port"
 
-# heap for the JVM, and a cap on ND4J's off-heap arrays inside the machine's memory
-ml=(-Xmx2g -Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=7G)
+# the settings bench/ measured with (README, Performance): a 512 MB heap; ND4J's off-heap arrays capped at
+# 900 MB (past it JavaCPP runs the GC, which frees dead arrays) and the whole process at 1.5 GB resident
+ml=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
+# glibc keeps freed native memory in per-thread arenas: a transfer on full Fashion-MNIST then peaked at the
+# 1.5 GB cap; with two arenas and blocks over 1 MB mapped (and so returned to the system when freed), 1.0 GB
+export MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576
 bootstrap=-Dkafka.bootstrap.servers=127.0.0.1:$kafka_port
 start trainer-service "$logs/trainer-service.log" java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$trainer_port" \
   -Dtrainer.data-dir="$data_dir" -Dtrainer.store-dir="$run_dir/trainer-store" \

@@ -128,7 +128,11 @@ class KubernetesManifestsTest {
                 configMaps.get(name).getData().keySet().forEach(env -> assertKnownEnv(module, env, known, accessors));
             });
             for (EnvVar env : c.getEnv()) {
-                if (!env.getName().equals("JAVA_OPTS")) {
+                if (env.getName().startsWith("MALLOC_")) {
+                    // read by glibc, not the service: the same values as deploy/local/run.sh
+                    assertThat(env.getName() + "=" + env.getValue()).isIn("MALLOC_ARENA_MAX=2",
+                            "MALLOC_MMAP_THRESHOLD_=1048576");
+                } else if (!env.getName().equals("JAVA_OPTS")) {
                     assertKnownEnv(module, env.getName(), known, accessors);
                 } else {
                     assertThat(env.getValue()).contains("-Xmx");

@@ -47,14 +47,18 @@ final class ServiceProcess implements AutoCloseable {
             throw new IllegalStateException(jar + " is missing: run mvn verify from the repository root");
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx1g", "-Dorg.bytedeco.javacpp.maxbytes=2G",
-                "-Dorg.bytedeco.javacpp.maxphysicalbytes=4G"));
+                .toString(), "-Xmx512m", "-Dorg.bytedeco.javacpp.maxbytes=900m",
+                "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m"));
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
         try {
             Files.createDirectories(log.getParent());
-            process = new ProcessBuilder(command).redirectErrorStream(true)
+            ProcessBuilder builder = new ProcessBuilder(command);
+            // as deploy/local/run.sh and the Kubernetes manifests run the services
+            builder.environment().put("MALLOC_ARENA_MAX", "2");
+            builder.environment().put("MALLOC_MMAP_THRESHOLD_", "1048576");
+            process = builder.redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

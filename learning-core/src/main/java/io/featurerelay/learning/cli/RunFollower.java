@@ -130,6 +130,14 @@ final class RunFollower {
                 + "scratch %s%n", base.path("trainingSeconds").asDouble(), transfer.path("transferSeconds").asDouble(),
                 transfer.path("featurizeSeconds").asDouble(), transfer.path("scratchSeconds").isNumber()
                         ? String.format(Locale.ROOT, "%.1f s", transfer.path("scratchSeconds").asDouble()) : "-"));
+        String published = base.path("published").path("at").asText("");
+        String started = transfer.path("startedAt").asText("");
+        if (!published.isEmpty() && !started.isEmpty()) {
+            // the handover across Kafka: record published and acknowledged -> model 2's job running
+            sb.append(String.format(Locale.ROOT, "publish -> transfer job started: %d ms%n",
+                    java.time.Duration.between(java.time.Instant.parse(published), java.time.Instant.parse(started))
+                            .toMillis()));
+        }
         if (transfer.hasNonNull("summary")) {
             sb.append(String.format("%nmodel 2:%n"))
                     .append(JSON.treeToValue(transfer.path("summary"), ModelSummary.class).toTable());

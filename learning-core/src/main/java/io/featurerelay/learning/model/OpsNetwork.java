@@ -193,7 +193,9 @@ final class OpsNetwork implements Network {
         INDArray features = forward(x, b, true);
         INDArray probs = b.logits;
         // softmax + cross-entropy, averaged over the batch as DL4J's MCXENT
-        double loss = -Transforms.log(probs.add(1e-30f), false).muli(y).sumNumber().doubleValue() / n;
+        INDArray logProbs = Transforms.log(probs.add(1e-30f), false);
+        double loss = -logProbs.muli(y).sumNumber().doubleValue() / n;
+        logProbs.close();
         b.logitsGrad.assign(probs).subi(y).divi(n);
         gradients.assign(0);
         backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
@@ -228,7 +230,9 @@ final class OpsNetwork implements Network {
     /** dL/dW = inputᵀ·grad, dL/db = Σ grad, and dL/dinput = grad·Wᵀ when {@code inputGrad} is given. */
     private static void backwardDense(Dense layer, INDArray input, INDArray grad, INDArray inputGrad) {
         Nd4j.matmul(input, grad, layer.gw(), true, false, false);
-        layer.gb().assign(grad.sum(true, 0));
+        INDArray sum = grad.sum(true, 0);
+        layer.gb().assign(sum);
+        sum.close();
         if (inputGrad != null) {
             Nd4j.matmul(grad, layer.w(), inputGrad, false, true, false);
         }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +56,9 @@ public final class Trainer {
                 }
                 int from = b * config.batchSize();
                 int[] indices = Arrays.copyOfRange(order, from, Math.min(from + config.batchSize(), order.length));
-                lossSum += network.fitBatch(train.batch(indices));
+                DataSet batch = train.batch(indices);
+                lossSum += network.fitBatch(batch);
+                close(batch);
                 imagesSeen += indices.length;
                 double elapsed = trainingSeconds + (System.nanoTime() - epochStart) / 1e9;
                 double rate = imagesSeen / Math.max(elapsed, 1e-9);
@@ -86,7 +89,11 @@ public final class Trainer {
             for (int i = 0; i < indices.length; i++) {
                 indices[i] = from + i;
             }
-            INDArray predicted = network.output(data.batch(indices).getFeatures()).argMax(1);
+            DataSet batch = data.batch(indices);
+            INDArray probabilities = network.output(batch.getFeatures());
+            INDArray predicted = probabilities.argMax(1);
+            close(batch);
+            close(probabilities);
             for (int i = 0; i < indices.length; i++) {
                 if (predicted.getInt(i) == data.label(indices[i])) {
                     correct++;
@@ -94,6 +101,19 @@ public final class Trainer {
             }
         }
         return correct / (double) data.size();
+    }
+
+    /** Frees a batch's off-heap memory now: a few MB per step would otherwise wait for the garbage collector. */
+    private static void close(DataSet batch) {
+        close(batch.getFeatures());
+        close(batch.getLabels());
+    }
+
+    /** Frees an array's off-heap memory now, unless it is a view or belongs to a workspace. */
+    public static void close(INDArray array) {
+        if (array != null && array.closeable()) {
+            array.close();
+        }
     }
 
     private static void shuffle(int[] order, Random random) {

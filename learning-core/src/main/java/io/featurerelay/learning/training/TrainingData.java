@@ -12,7 +12,11 @@ public interface TrainingData {
 
     int size();
 
-    /** The examples at {@code indices}, in that order, with one-hot labels. */
+    /**
+     * The examples at {@code indices}, in that order, with one-hot labels; new arrays that the caller owns
+     * (the training loop closes them after each step, so that their off-heap memory is freed at once rather
+     * than by the garbage collector).
+     */
     DataSet batch(int[] indices);
 
     /** Labels in {@code 0..numClasses-1}. */
@@ -50,13 +54,15 @@ public interface TrainingData {
 
             @Override
             public DataSet batch(int[] indices) {
-                INDArray f = indices.length == labels.length && isIdentity(indices)
-                        ? features
-                        // a native row gather: NDArrayIndex.indices copies element by element and costs more
-                        // than the head's whole training step
-                        : Nd4j.pullRows(features, 1, indices);
-                if (f.dataType() != DataType.FLOAT) {
-                    f = f.castTo(DataType.FLOAT);
+                INDArray f;
+                if (features.dataType() == DataType.FLOAT) {
+                    // a native row gather: NDArrayIndex.indices copies element by element and costs more
+                    // than the head's whole training step
+                    f = Nd4j.pullRows(features, 1, indices);
+                } else {
+                    INDArray rows = Nd4j.pullRows(features, 1, indices);
+                    f = rows.castTo(DataType.FLOAT);
+                    rows.close();
                 }
                 float[] oneHot = new float[indices.length * numClasses];
                 for (int b = 0; b < indices.length; b++) {
@@ -72,12 +78,4 @@ public interface TrainingData {
         };
     }
 
-    private static boolean isIdentity(int[] indices) {
-        for (int i = 0; i < indices.length; i++) {
-            if (indices[i] != i) {
-                return false;
-            }
-        }
-        return true;
-    }
 }

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
@@ -112,9 +113,12 @@ public final class TransferLearner {
             for (int i = 0; i < n; i++) {
                 indices[i] = from + i;
             }
-            INDArray batch = ImageBatches.batch(images, indices).getFeatures();
-            features.get(NDArrayIndex.interval(from, from + n),
-                    NDArrayIndex.all()).assign(model2.featureActivations(batch));
+            DataSet batch = ImageBatches.batch(images, indices);
+            INDArray activations = model2.featureActivations(batch.getFeatures());
+            features.get(NDArrayIndex.interval(from, from + n), NDArrayIndex.all()).assign(activations);
+            Trainer.close(activations);
+            Trainer.close(batch.getFeatures());
+            Trainer.close(batch.getLabels());
         }
         return TrainingData.ofFeatures(features, images.labels(), images.numClasses());
     }

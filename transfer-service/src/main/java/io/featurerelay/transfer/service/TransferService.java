@@ -7,6 +7,7 @@ import io.featurerelay.learning.dataset.ImageConverter;
 import io.featurerelay.learning.dataset.TrainTestSplit;
 import io.featurerelay.learning.model.Hyperparameters;
 import io.featurerelay.learning.model.ModelSpec;
+import io.featurerelay.learning.model.NativeBackend;
 import io.featurerelay.learning.model.Network;
 import io.featurerelay.learning.model.NetworkFactory;
 import io.featurerelay.learning.model.Optimizer;
@@ -21,6 +22,7 @@ import io.featurerelay.learning.training.TrainingListener;
 import io.featurerelay.learning.transfer.FeaturizedTraining;
 import io.featurerelay.learning.transfer.HeadMode;
 import io.featurerelay.learning.transfer.TransferLearner;
+import io.featurerelay.learning.wire.DatasetInfo;
 import io.featurerelay.learning.wire.DecodeLimits;
 import io.featurerelay.learning.wire.EnvelopeException;
 import io.featurerelay.learning.wire.FeatureWeights;
@@ -118,7 +120,34 @@ public class TransferService {
                     t.setDaemon(true);
                     return t;
                 });
+        warmUp();
         recover();
+    }
+
+    /**
+     * Loads ND4J and runs the verify-and-decode path once before the first record, so that a published base
+     * model becomes a running transfer within a second (measured by bench/ and PipelineIT) rather than after
+     * a second or more of native loading and class initialisation.
+     */
+    private void warmUp() {
+        long start = System.nanoTime();
+        NativeBackend.warmUp();
+        ModelSpec spec = new ModelSpec(List.of(1, 8, 8), List.of(2), 3, 2, 0, 4, 0, 2);
+        Map<String, Map<String, float[]>> params = new LinkedHashMap<>();
+        spec.parameterShapes().forEach((layer, arrays) -> {
+            Map<String, float[]> values = new LinkedHashMap<>();
+            arrays.forEach((key, shape) -> values.put(key,
+                    new float[shape.stream().mapToInt(Integer::intValue).reduce(1, (a, b) -> a * b)]));
+            params.put(layer, values);
+        });
+        byte[] envelope = codec.encode("warm-up", Instant.now(), new DatasetInfo("warm-up", List.of(0, 1),
+                List.of("a", "b"), spec.inputShape(), DatasetInfo.PIXELS_OVER_255), spec, params, List.of(), 0);
+        byte[] key = "warm-up".getBytes(StandardCharsets.UTF_8);
+        FeatureWeightsCodec.verifySignature(envelope, FeatureWeightsCodec.sign(envelope, key), key);
+        codec.decode(envelope);
+        FeatureWeightsCodec.sha256(envelope);
+        LOG.infof("warmed up in %d ms (libnd4j %s)", (System.nanoTime() - start) / 1_000_000,
+                NativeBackend.chosen().isEmpty() ? "generic" : NativeBackend.chosen().substring(1));
     }
 
     void onStop(@Observes ShutdownEvent event) {

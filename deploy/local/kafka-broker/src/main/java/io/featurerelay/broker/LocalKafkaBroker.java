@@ -7,11 +7,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 
 /**
  * Runs Apache Kafka in this JVM: KRaft, one node that is broker and controller, listeners on 127.0.0.1.
  * Formats the storage on first start with a fixed cluster id, then hands over to {@code kafka.Kafka}.
+ *
+ * Creates Feature Relay's topics once it is up ({@link #PROJECT_TOPICS}, or {@code --topics}).
  *
  * <pre>java -cp kafka-broker.jar:lib/* io.featurerelay.broker.LocalKafkaBroker --data-dir DIR --port 9092 --controller-port 9093</pre>
  */
@@ -20,6 +29,14 @@ public final class LocalKafkaBroker {
     /** Fixed, so that a data directory formatted once is reused by every later start. */
     public static final String CLUSTER_ID = "ZmVhdHVyZS1yZWxheS0x";
     public static final int MAX_MESSAGE_BYTES = 10 << 20;
+    /**
+     * Feature Relay's topics (service-common's FeatureWeightsTopic and the transfer results; a transfer-service
+     * test checks the names), created when the broker is up as the Kubernetes KafkaTopics are. A consumer
+     * subscribed to a topic that does not exist yet only finds it on a later metadata refresh and rebalance,
+     * which delayed the first base model's transfer by about a second.
+     */
+    public static final List<String> PROJECT_TOPICS = List.of("feature-weights", "feature-weights-dlq",
+            "transfer-results");
 
     private LocalKafkaBroker() {
     }
@@ -41,7 +58,35 @@ public final class LocalKafkaBroker {
                 System.exit(code);
             }
         }
+        String topics = options.getOrDefault("--topics", String.join(",", PROJECT_TOPICS));
+        if (!topics.isBlank()) {
+            Thread creator = new Thread(() -> createTopics(port, List.of(topics.split(","))), "topic-creator");
+            creator.setDaemon(true);
+            creator.start();
+        }
         kafka.Kafka.main(new String[] {config.toString()});
+    }
+
+    /** Creates the topics that do not exist yet, once the broker answers; a failure is only logged. */
+    static void createTopics(int port, List<String> names) {
+        Map<String, Object> conf = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 120_000);
+        try (Admin admin = Admin.create(conf)) {
+            var existing = admin.listTopics().names().get(2, TimeUnit.MINUTES);
+            List<NewTopic> missing = names.stream().map(String::trim).filter(n -> !n.isEmpty() && !existing.contains(n))
+                    .map(n -> new NewTopic(n, 1, (short) 1)
+                            .configs(Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES))))
+                    .toList();
+            if (!missing.isEmpty()) {
+                admin.createTopics(missing).all().get(2, TimeUnit.MINUTES);
+                System.out.println("created topics " + missing.stream().map(NewTopic::name).toList());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            // a topic created meanwhile by a producer is fine; anything else the services would still auto-create
+            System.err.println("could not create the topics " + names + ": " + e);
+        }
     }
 
     /** server.properties for one node; every setting a single node needs to serve groups and transactions. */
@@ -88,7 +133,8 @@ public final class LocalKafkaBroker {
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                throw new IllegalArgumentException("usage: --data-dir DIR --port N --controller-port N");
+                throw new IllegalArgumentException(
+                        "usage: --data-dir DIR --port N --controller-port N [--topics NAME,NAME (\"\" for none)]");
             }
             options.put(args[i], args[++i]);
         }
