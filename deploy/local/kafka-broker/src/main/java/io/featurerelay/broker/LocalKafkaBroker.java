@@ -3,6 +3,8 @@ package io.featurerelay.broker;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,6 +71,16 @@ public final class LocalKafkaBroker {
 
     /** Creates the topics that do not exist yet, once the broker answers; a failure is only logged. */
     static void createTopics(int port, List<String> names) {
+        // wait for the listener first: an admin client started earlier logs a warning per failed connection
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (System.nanoTime() < deadline && !listening(port)) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         Map<String, Object> conf = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 120_000);
         try (Admin admin = Admin.create(conf)) {
@@ -127,6 +139,15 @@ public final class LocalKafkaBroker {
             }
         }
         return file;
+    }
+
+    private static boolean listening(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static Map<String, String> parse(String[] args) {
