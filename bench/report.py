@@ -67,8 +67,8 @@ def main():
                  "dl4j_seconds": seconds(ev_d), "pytorch_seconds": seconds(ev_t)})
     if "base-layer-api" in d:
         p = d["base-layer-api"]
-        rows.append({"phase": "base-layer-api", "label": "base model on DL4J's layer API (MultiLayerNetwork), %d images"
-                     % p["images"], "dl4j_images_per_s": rate(p), "pytorch_images_per_s": None,
+        rows.append({"phase": "base-layer-api", "label": "base model, DL4J layer API (%d images)" % p["images"],
+                     "dl4j_images_per_s": rate(p), "pytorch_images_per_s": None,
                      "dl4j_over_pytorch": rate(p) / rate(t["base"]) if "base" in t else None,
                      "dl4j_seconds": None, "pytorch_seconds": None})
 
