@@ -67,7 +67,8 @@ mkdir -p "$out"
 common=(--epochs "$epochs" --batch-size "$batch_size" --per-class "$per_class")
 
 echo "DL4J: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
-java "${jvm[@]}" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.io.featurerelay=info -jar learning-core/target/learning-core-runner.jar \
+logging=(-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.io.featurerelay=info)
+java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar \
   bench --data-dir "$data_dir" "${common[@]}" --layer-api-batches "$layer_api_batches" --out "$out/dl4j.json"
 reference=-
 if [ "$pytorch" = 1 ]; then
