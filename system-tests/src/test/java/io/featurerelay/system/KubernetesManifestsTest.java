@@ -139,6 +139,11 @@ class KubernetesManifestsTest {
                     if (!module.equals("dashboard")) {
                         assertThat(env.getValue()).contains("org.bytedeco.javacpp.maxbytes")
                                 .contains("org.bytedeco.javacpp.maxphysicalbytes");
+                        // one set of settings (the benchmark's): the image and the run command use the same
+                        assertThat(Files.readString(Manifests.REPO.resolve(module).resolve(
+                                "src/main/docker/Dockerfile.jvm"))).contains("JAVA_OPTS=\"" + env.getValue() + "\"");
+                        assertThat(Files.readString(Manifests.REPO.resolve("deploy/local/run.sh")))
+                                .contains("ml=(" + env.getValue() + ")");
                     }
                 }
                 if (env.getValueFrom() != null && env.getValueFrom().getSecretKeyRef() != null) {
