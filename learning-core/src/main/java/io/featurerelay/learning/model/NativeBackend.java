@@ -75,6 +75,7 @@ public final class NativeBackend {
      * paying about a second of loading.
      */
     public static void warmUp() {
+        long start = System.nanoTime();
         configure();
         ModelSpec spec = ModelSpec.reference(2);
         Network net = new OpsNetwork(spec, Hyperparameters.defaults(), OpsNetwork.Kind.FULL, false);
@@ -85,6 +86,8 @@ public final class NativeBackend {
                 new float[][] {{1, 0}, {0, 1}});
         net.fitBatch(new org.nd4j.linalg.dataset.DataSet(images, labels));
         net.output(images);
+        LOG.info("ND4J warmed up in {} ms (libnd4j build {})", (System.nanoTime() - start) / 1_000_000,
+                describe(chosen));
     }
 
     /** The extension chosen by {@link #configure()}, or null before it ran. */

@@ -101,10 +101,7 @@ public class TrainingService {
 
     void onStart(@Observes StartupEvent event) {
         // native libraries and the training path loaded now, not in the first job's time
-        long start = System.nanoTime();
         NativeBackend.warmUp();
-        LOG.infof("warmed up in %d ms (libnd4j %s)", (System.nanoTime() - start) / 1_000_000,
-                NativeBackend.chosen().isEmpty() ? "generic" : NativeBackend.chosen().substring(1));
         AtomicInteger threads = new AtomicInteger();
         workers = new ThreadPoolExecutor(config.concurrency(), config.concurrency(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(Math.max(1, config.queueSize())),

@@ -146,8 +146,7 @@ public class TransferService {
         FeatureWeightsCodec.verifySignature(envelope, FeatureWeightsCodec.sign(envelope, key), key);
         codec.decode(envelope);
         FeatureWeightsCodec.sha256(envelope);
-        LOG.infof("warmed up in %d ms (libnd4j %s)", (System.nanoTime() - start) / 1_000_000,
-                NativeBackend.chosen().isEmpty() ? "generic" : NativeBackend.chosen().substring(1));
+        LOG.infof("ND4J and the envelope path warmed up in %d ms", (System.nanoTime() - start) / 1_000_000);
     }
 
     void onStop(@Observes ShutdownEvent event) {
