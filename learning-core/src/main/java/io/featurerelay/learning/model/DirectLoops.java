@@ -12,9 +12,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Why by hand: in the oneDNN builds of libnd4j 1.0.0-M2.1, {@code maxpool2d} on NCHW arrays runs oneDNN's
  * reference kernel ("simple_nchw"), slower than the convolution it follows (18 ms forward, 25 ms backward
- * for a batch of 128 on two cores), and {@code relu_bp} takes several times what a plain loop does. These
- * loops are memory-bound and take a few milliseconds. The pooling backward step also folds in the backward
- * of the ReLU before the pooling and of the dropout after it, so the gradient is written once. Work is
+ * for a batch of 128 on two cores), and {@code relu_bp} takes several times what a plain loop does. The
+ * forward pooling is branch-free (keeping the position of each maximum made it twice as slow, through
+ * mispredicted branches); the backward step finds the maxima again, and folds in the backward of the ReLU
+ * before the pooling and of the dropout after it, so the gradient is written once. Work is
  * split into one chunk per core on the common fork-join pool.
  */
 final class DirectLoops {
@@ -25,87 +26,53 @@ final class DirectLoops {
     }
 
     /**
-     * {@code out = max} over each window of {@code in}; {@code argmax} gets the window offset of each
-     * maximum (the first one on ties).
+     * {@code out = max} over each window of {@code in}. No record of where each maximum was: the backward
+     * step finds it again, so inference (featurizing, evaluation) runs the branch-free loop alone.
      */
-    static void maxPool(INDArray in, INDArray out, byte[] argmax, int window) {
+    static void maxPool(INDArray in, INDArray out, int window) {
         FloatBuffer src = floats(in);
         FloatBuffer dst = floats(out);
         int h = (int) in.size(2);
         int w = (int) in.size(3);
         int oh = (int) out.size(2);
         int ow = (int) out.size(3);
-        if (window == 2) {
-            forEachChunk((int) (in.size(0) * in.size(1)), (from, to) -> maxPool2(src, dst, argmax, h, w, oh, ow, from, to));
-            return;
-        }
         forEachChunk((int) (in.size(0) * in.size(1)), (from, to) -> {
             for (int p = from; p < to; p++) {
                 int inBase = p * h * w;
                 int outBase = p * oh * ow;
                 for (int i = 0; i < oh; i++) {
+                    int row = inBase + i * window * w;
                     for (int j = 0; j < ow; j++) {
-                        int first = inBase + i * window * w + j * window;
-                        float best = src.get(first);
-                        int bestAt = 0;
-                        for (int di = 0; di < window; di++) {
-                            int row = first + di * w;
-                            for (int dj = di == 0 ? 1 : 0; dj < window; dj++) {
-                                float v = src.get(row + dj);
-                                if (v > best) {
-                                    best = v;
-                                    bestAt = di * window + dj;
+                        int first = row + j * window;
+                        float best;
+                        if (window == 2) {
+                            // the reference network's case, unrolled; Math.max compiles without branches
+                            best = Math.max(Math.max(src.get(first), src.get(first + 1)),
+                                    Math.max(src.get(first + w), src.get(first + w + 1)));
+                        } else {
+                            best = src.get(first);
+                            for (int di = 0; di < window; di++) {
+                                for (int dj = 0; dj < window; dj++) {
+                                    best = Math.max(best, src.get(first + di * w + dj));
                                 }
                             }
                         }
-                        int o = outBase + i * ow + j;
-                        dst.put(o, best);
-                        argmax[o] = (byte) bestAt;
+                        dst.put(outBase + i * ow + j, best);
                     }
                 }
             }
         });
     }
 
-    /** The 2x2 window unrolled: the reference network's case, and twice as fast as the general loop. */
-    private static void maxPool2(FloatBuffer src, FloatBuffer dst, byte[] argmax, int h, int w, int oh, int ow,
-            int from, int to) {
-        for (int p = from; p < to; p++) {
-            int inBase = p * h * w;
-            int outBase = p * oh * ow;
-            for (int i = 0; i < oh; i++) {
-                int row = inBase + 2 * i * w;
-                for (int j = 0; j < ow; j++) {
-                    int first = row + 2 * j;
-                    float a = src.get(first);
-                    float b = src.get(first + 1);
-                    float c = src.get(first + w);
-                    float d = src.get(first + w + 1);
-                    // first maximum wins on ties, as in the general loop
-                    int top = b > a ? 1 : 0;
-                    float topMax = b > a ? b : a;
-                    int bottom = d > c ? 3 : 2;
-                    float bottomMax = d > c ? d : c;
-                    int o = outBase + i * ow + j;
-                    if (bottomMax > topMax) {
-                        dst.put(o, bottomMax);
-                        argmax[o] = (byte) bottom;
-                    } else {
-                        dst.put(o, topMax);
-                        argmax[o] = (byte) top;
-                    }
-                }
-            }
-        }
-    }
-
     /**
      * Backward of ReLU, then max pooling, then (inverted) dropout: {@code inGrad} gets
-     * {@code outGrad * scale} at each window's maximum where the layer's output {@code out} is positive
-     * (zero where the maximum was zero, i.e. ReLU was off, or the dropout dropped it), and zero elsewhere.
+     * {@code outGrad * scale} at the first maximum of each window of {@code in} (the pooling's input) where
+     * the layer's output {@code out} is positive (zero where the maximum was zero, i.e. ReLU was off, or the
+     * dropout dropped it), and zero elsewhere.
      */
-    static void maxPoolBackward(INDArray out, INDArray outGrad, byte[] argmax, INDArray inGrad, int window,
+    static void maxPoolBackward(INDArray in, INDArray out, INDArray outGrad, INDArray inGrad, int window,
             float scale) {
+        FloatBuffer input = floats(in);
         FloatBuffer output = floats(out);
         FloatBuffer src = floats(outGrad);
         FloatBuffer dst = floats(inGrad);
@@ -123,11 +90,22 @@ final class DirectLoops {
                 for (int i = 0; i < oh; i++) {
                     for (int j = 0; j < ow; j++) {
                         int o = outBase + i * ow + j;
-                        if (output.get(o) > 0) {
-                            int at = argmax[o];
-                            dst.put(inBase + (i * window + at / window) * w + j * window + at % window,
-                                    src.get(o) * scale);
+                        if (!(output.get(o) > 0)) {
+                            continue;
                         }
+                        int first = inBase + i * window * w + j * window;
+                        int at = first;
+                        float best = input.get(first);
+                        for (int di = 0; di < window; di++) {
+                            for (int dj = di == 0 ? 1 : 0; dj < window; dj++) {
+                                float v = input.get(first + di * w + dj);
+                                if (v > best) {
+                                    best = v;
+                                    at = first + di * w + dj;
+                                }
+                            }
+                        }
+                        dst.put(at, src.get(o) * scale);
                     }
                 }
             }

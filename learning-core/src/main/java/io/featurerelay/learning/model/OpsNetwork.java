@@ -75,7 +75,6 @@ final class OpsNetwork implements Network {
         final List<INDArray> convGrad = new ArrayList<>();
         INDArray inputGrad;
         INDArray pooled;
-        byte[] poolArgmax;
         INDArray pooledGrad;
         INDArray hidden;
         INDArray hiddenGrad;
@@ -205,7 +204,7 @@ final class OpsNetwork implements Network {
             backwardDense(dense, features, b.hiddenGrad, featuresGrad);
             int last = convs.size() - 1;
             float keep = (float) (1.0 - spec.convDropout());
-            DirectLoops.maxPoolBackward(b.pooled, b.pooledGrad, b.poolArgmax, b.convGrad.get(last), spec.pool(),
+            DirectLoops.maxPoolBackward(b.conv.get(last), b.pooled, b.pooledGrad, b.convGrad.get(last), spec.pool(),
                     1f / keep);
             for (int i = last; i >= 0; i--) {
                 Conv c = convs.get(i);
@@ -269,7 +268,7 @@ final class OpsNetwork implements Network {
                 relu(out);
                 in = out;
             }
-            DirectLoops.maxPool(in, b.pooled, b.poolArgmax, spec.pool());
+            DirectLoops.maxPool(in, b.pooled, spec.pool());
             // frozen feature layers run in inference mode, as DL4J's FrozenLayer and the featurized path do
             if (training && !featuresFrozen) {
                 dropout(b.pooled, spec.convDropout());
@@ -332,7 +331,6 @@ final class OpsNetwork implements Network {
             int[] pooled = spec.pooledSize();
             int channels = spec.convFilters().get(spec.convFilters().size() - 1);
             b.pooled = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
-            b.poolArgmax = new byte[(int) b.pooled.length()];
             if (gradients) {
                 b.pooledGrad = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
                 b.inputGrad = Nd4j.create(DataType.FLOAT, n, spec.imageShape().channels(),
@@ -371,7 +369,7 @@ final class OpsNetwork implements Network {
             relu(b.conv.get(i));
             in = b.conv.get(i);
         }
-        DirectLoops.maxPool(in, b.pooled, b.poolArgmax, spec.pool());
+        DirectLoops.maxPool(in, b.pooled, spec.pool());
         // the same C-order flattening as the head reads; a copy, the buffer is reused
         return b.pooled.reshape('c', n, spec.featureSize()).dup('c');
     }
