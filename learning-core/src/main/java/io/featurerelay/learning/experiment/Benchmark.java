@@ -54,7 +54,7 @@ public final class Benchmark {
 
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("framework", "DL4J/ND4J 1.0.0-M2.1, Feature Relay ops network");
-        result.put("build", NativeBackend.chosen().isEmpty() ? "generic" : NativeBackend.chosen().substring(1));
+        result.put("build", NativeBackend.buildName());
         result.put("threads", Runtime.getRuntime().availableProcessors());
         result.put("epochs", config.epochs());
         result.put("batchSize", config.batchSize());

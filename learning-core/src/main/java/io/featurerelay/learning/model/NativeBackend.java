@@ -7,6 +7,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,11 +84,9 @@ public final class NativeBackend {
         ModelSpec spec = ModelSpec.reference(2);
         Network net = new OpsNetwork(spec, Hyperparameters.defaults(), OpsNetwork.Kind.FULL, false);
         // the inputs do not matter; training reseeds the random streams before it starts
-        org.nd4j.linalg.api.ndarray.INDArray images = org.nd4j.linalg.factory.Nd4j.zeros(
-                org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 1, 28, 28);
-        org.nd4j.linalg.api.ndarray.INDArray labels = org.nd4j.linalg.factory.Nd4j.createFromArray(
-                new float[][] {{1, 0}, {0, 1}});
-        net.fitBatch(new org.nd4j.linalg.dataset.DataSet(images, labels));
+        INDArray images = Nd4j.zeros(DataType.FLOAT, 2, 1, 28, 28);
+        INDArray labels = Nd4j.createFromArray(new float[][] {{1, 0}, {0, 1}});
+        net.fitBatch(new DataSet(images, labels));
         net.output(images);
         LOG.info("ND4J warmed up in {} ms (libnd4j build {})", (System.nanoTime() - start) / 1_000_000,
                 describe(chosen));
@@ -103,6 +105,12 @@ public final class NativeBackend {
             }
         }
         return "";
+    }
+
+    /** The build in use, as the benchmark reports it: "onednn-avx2", "onednn-avx512" or "generic". */
+    public static String buildName() {
+        String extension = configure();
+        return extension.isEmpty() ? "generic" : extension.substring(1);
     }
 
     static String describe(String extension) {

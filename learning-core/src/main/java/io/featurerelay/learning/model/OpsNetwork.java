@@ -196,7 +196,8 @@ final class OpsNetwork implements Network {
         double loss = -logProbs.muli(y).sumNumber().doubleValue() / n;
         logProbs.close();
         b.logitsGrad.assign(probs).subi(y).divi(n);
-        gradients.assign(0);
+        // no zeroing of the gradients: every trainable gradient array is overwritten below (matmul, assign,
+        // conv2d_bp write their outputs), and frozen ones are outside the updated range
         backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
         dropoutBackward(b.hidden, b.hiddenGrad, spec.denseDropout());
         if (kind == Kind.FULL && !featuresFrozen) {
@@ -260,15 +261,7 @@ final class OpsNetwork implements Network {
         long n = x.size(0);
         INDArray features;
         if (kind == Kind.FULL) {
-            INDArray in = x;
-            for (int i = 0; i < convs.size(); i++) {
-                Conv c = convs.get(i);
-                INDArray out = b.conv.get(i);
-                exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
-                relu(out);
-                in = out;
-            }
-            DirectLoops.maxPool(in, b.pooled, spec.pool());
+            convolveAndPool(x, b);
             // frozen feature layers run in inference mode, as DL4J's FrozenLayer and the featurized path do
             if (training && !featuresFrozen) {
                 dropout(b.pooled, spec.convDropout());
@@ -287,6 +280,19 @@ final class OpsNetwork implements Network {
         b.logits.addiRowVector(output.b());
         Nd4j.exec(new SoftMax(b.logits, b.logits, -1));
         return features;
+    }
+
+    /** The feature layers up to the pooling (no dropout): convolutions with ReLU into the buffers, then pooling. */
+    private void convolveAndPool(INDArray x, Buffers b) {
+        INDArray in = x;
+        for (int i = 0; i < convs.size(); i++) {
+            Conv c = convs.get(i);
+            INDArray out = b.conv.get(i);
+            exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
+            relu(out);
+            in = out;
+        }
+        DirectLoops.maxPool(in, b.pooled, spec.pool());
     }
 
     private static void relu(INDArray x) {
@@ -362,14 +368,7 @@ final class OpsNetwork implements Network {
         INDArray x = contiguous(images);
         long n = x.size(0);
         Buffers b = buffersFor(n, false);
-        INDArray in = x;
-        for (int i = 0; i < convs.size(); i++) {
-            Conv c = convs.get(i);
-            exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {b.conv.get(i)});
-            relu(b.conv.get(i));
-            in = b.conv.get(i);
-        }
-        DirectLoops.maxPool(in, b.pooled, spec.pool());
+        convolveAndPool(x, b);
         // the same C-order flattening as the head reads; a copy, the buffer is reused
         return b.pooled.reshape('c', n, spec.featureSize()).dup('c');
     }
