@@ -131,7 +131,7 @@ class KubernetesManifestsTest {
                 if (env.getName().startsWith("MALLOC_")) {
                     // read by glibc, not the service: the same values as deploy/local/run.sh
                     assertThat(env.getName() + "=" + env.getValue()).isIn("MALLOC_ARENA_MAX=2",
-                            "MALLOC_MMAP_THRESHOLD_=1048576");
+                            "MALLOC_MMAP_THRESHOLD_=16777216");
                 } else if (!env.getName().equals("JAVA_OPTS")) {
                     assertKnownEnv(module, env.getName(), known, accessors);
                 } else {

@@ -57,7 +57,7 @@ final class ServiceProcess implements AutoCloseable {
             ProcessBuilder builder = new ProcessBuilder(command);
             // as deploy/local/run.sh and the Kubernetes manifests run the services
             builder.environment().put("MALLOC_ARENA_MAX", "2");
-            builder.environment().put("MALLOC_MMAP_THRESHOLD_", "1048576");
+            builder.environment().put("MALLOC_MMAP_THRESHOLD_", "16777216");
             process = builder.redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         } catch (IOException e) {

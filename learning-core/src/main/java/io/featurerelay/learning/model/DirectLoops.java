@@ -2,6 +2,7 @@ package io.featurerelay.learning.model;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,10 +27,12 @@ final class DirectLoops {
     }
 
     /**
-     * {@code out = max} over each window of {@code in}. No record of where each maximum was: the backward
-     * step finds it again, so inference (featurizing, evaluation) runs the branch-free loop alone.
+     * {@code out = relu(max)} over each window of {@code in}: ReLU then max pooling, which is the same as max
+     * pooling then ReLU, so the pooling reads the convolution's raw output and the ReLU touches the pooled
+     * values only (a quarter of them). No record of where each maximum was: the backward step finds it
+     * again, so inference (featurizing, evaluation) runs the branch-free loop alone.
      */
-    static void maxPool(INDArray in, INDArray out, int window) {
+    static void reluMaxPool(INDArray in, INDArray out, int window) {
         FloatBuffer src = floats(in);
         FloatBuffer dst = floats(out);
         int h = (int) in.size(2);
@@ -44,13 +47,12 @@ final class DirectLoops {
                     int row = inBase + i * window * w;
                     for (int j = 0; j < ow; j++) {
                         int first = row + j * window;
-                        float best;
+                        float best = 0f;
                         if (window == 2) {
                             // the reference network's case, unrolled; Math.max compiles without branches
-                            best = Math.max(Math.max(src.get(first), src.get(first + 1)),
-                                    Math.max(src.get(first + w), src.get(first + w + 1)));
+                            best = Math.max(Math.max(Math.max(src.get(first), src.get(first + 1)),
+                                    Math.max(src.get(first + w), src.get(first + w + 1))), 0f);
                         } else {
-                            best = src.get(first);
                             for (int di = 0; di < window; di++) {
                                 for (int dj = 0; dj < window; dj++) {
                                     best = Math.max(best, src.get(first + di * w + dj));
@@ -66,7 +68,8 @@ final class DirectLoops {
 
     /**
      * Backward of ReLU, then max pooling, then (inverted) dropout: {@code inGrad} gets
-     * {@code outGrad * scale} at the first maximum of each window of {@code in} (the pooling's input) where
+     * {@code outGrad * scale} at the first maximum of each window of {@code in} (the pooling's input, before
+     * or after the ReLU: where the output is positive the maximum is the same) where
      * the layer's output {@code out} is positive (zero where the maximum was zero, i.e. ReLU was off, or the
      * dropout dropped it), and zero elsewhere.
      */
@@ -130,6 +133,151 @@ final class DirectLoops {
         });
     }
 
+    /**
+     * {@code x = dropout(relu(x + bias))} in one pass, x [n, units], bias [1, units]; inverted dropout keeps
+     * each unit with probability {@code keep} and scales it by 1/keep ({@code keep == 1}: no dropout). The
+     * head's arrays are small (128 x 128 for a batch): one thread, no per-op overhead of three native calls.
+     */
+    static void biasReluDropout(INDArray x, INDArray bias, double keep, SplittableRandom random) {
+        FloatBuffer v = floats(x);
+        FloatBuffer b = floats(bias);
+        int units = (int) bias.length();
+        int length = (int) x.length();
+        float scale = (float) (1.0 / keep);
+        for (int k = 0; k < length; k++) {
+            float a = Math.max(0f, v.get(k) + b.get(k % units));
+            if (keep < 1) {
+                a = random.nextDouble() < keep ? a * scale : 0f;
+            }
+            v.put(k, a);
+        }
+    }
+
+    /** {@code x = softmax(x + bias)} row by row, x [n, classes], bias [1, classes]. */
+    static void biasSoftmax(INDArray x, INDArray bias) {
+        FloatBuffer v = floats(x);
+        FloatBuffer b = floats(bias);
+        int classes = (int) bias.length();
+        int rows = (int) x.size(0);
+        for (int r = 0; r < rows; r++) {
+            int base = r * classes;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < classes; c++) {
+                float a = v.get(base + c) + b.get(c);
+                v.put(base + c, a);
+                max = Math.max(max, a);
+            }
+            float sum = 0f;
+            for (int c = 0; c < classes; c++) {
+                float e = (float) Math.exp(v.get(base + c) - max);
+                v.put(base + c, e);
+                sum += e;
+            }
+            for (int c = 0; c < classes; c++) {
+                v.put(base + c, v.get(base + c) / sum);
+            }
+        }
+    }
+
+    /**
+     * Cross-entropy of the softmax outputs {@code probs} against {@code labels}, averaged over the batch as
+     * DL4J's MCXENT; writes its gradient with respect to the logits, {@code (probs - labels) / n}, into
+     * {@code grad} and returns the loss.
+     */
+    static double crossEntropy(INDArray probs, INDArray labels, INDArray grad) {
+        FloatBuffer p = floats(probs);
+        FloatBuffer y = floats(labels);
+        FloatBuffer g = floats(grad);
+        int n = (int) probs.size(0);
+        int length = (int) probs.length();
+        double sum = 0;
+        for (int k = 0; k < length; k++) {
+            float label = y.get(k);
+            float prob = p.get(k);
+            if (label != 0f) {
+                sum += label * Math.log(prob + 1e-30f);
+            }
+            g.put(k, (prob - label) / n);
+        }
+        return -sum / n;
+    }
+
+    /** {@code sums[c] = Σ_r x[r, c]}: a bias gradient, x [n, units], sums [1, units]. */
+    static void columnSums(INDArray x, INDArray sums) {
+        FloatBuffer v = floats(x);
+        FloatBuffer s = floats(sums);
+        int units = (int) sums.length();
+        int rows = (int) x.size(0);
+        float[] acc = new float[units];
+        for (int r = 0; r < rows; r++) {
+            int base = r * units;
+            for (int c = 0; c < units; c++) {
+                acc[c] += v.get(base + c);
+            }
+        }
+        s.put(0, acc);
+    }
+
+    /**
+     * Backward of ReLU followed by inverted dropout, from the layer's output alone: where the output is zero
+     * (inactive or dropped) the gradient is zero, elsewhere it is scaled by {@code scale} (1/keep).
+     */
+    static void reluDropoutBackward(INDArray activation, INDArray grad, float scale) {
+        FloatBuffer act = floats(activation);
+        FloatBuffer g = floats(grad);
+        int length = (int) activation.length();
+        for (int k = 0; k < length; k++) {
+            g.put(k, act.get(k) > 0 ? g.get(k) * scale : 0f);
+        }
+    }
+
+    /** Length of the blocks that {@link #adaDelta} works in (its state is kept in blocks of this length). */
+    static final int UPDATE_BLOCK = 4096;
+
+    /**
+     * One Adadelta step over {@code params[from..]}, with libnd4j's arithmetic (its {@code adaDeltaUpdater}, which
+     * DL4J's AdaDelta calls) and the subtraction fused in:
+     * {@code msg = rho·msg + (1-rho)·g²; u = g·√(msdx+ε)/√(msg+ε); msdx = rho·msdx + (1-rho)·u²; p -= u}.
+     * {@code msg[b]} and {@code msdx[b]} hold the state of the parameters {@code from + b·UPDATE_BLOCK ...}.
+     *
+     * <p>Why like this: the native updater op and the subtraction took 3.6 ms for the head's 590k parameters; a
+     * loop reading the native buffers element by element still took 1.6 ms (no vector instructions through
+     * buffer accessors). Here each block of gradients and parameters is bulk-copied into a plain array and the
+     * arithmetic runs on arrays only, which the JIT compiles to vector instructions: about 0.3 ms.
+     */
+    static void adaDelta(INDArray params, INDArray gradients, long from, float[][] msg, float[][] msdx, float rho,
+            float epsilon) {
+        FloatBuffer p = floats(params);
+        FloatBuffer g = floats(gradients);
+        int start = Math.toIntExact(from);
+        int length = Math.toIntExact(params.length() - from);
+        float decay = 1f - rho;
+        forEachChunk(msg.length, (firstBlock, endBlock) -> {
+            float[] grad = new float[UPDATE_BLOCK];
+            float[] param = new float[UPDATE_BLOCK];
+            for (int block = firstBlock; block < endBlock; block++) {
+                int at = start + block * UPDATE_BLOCK;
+                int size = Math.min(UPDATE_BLOCK, length - block * UPDATE_BLOCK);
+                g.get(at, grad, 0, size);
+                p.get(at, param, 0, size);
+                adaDeltaBlock(grad, param, msg[block], msdx[block], size, rho, decay, epsilon);
+                p.put(at, param, 0, size);
+            }
+        });
+    }
+
+    private static void adaDeltaBlock(float[] grad, float[] param, float[] msg, float[] msdx, int size, float rho,
+            float decay, float epsilon) {
+        for (int i = 0; i < size; i++) {
+            float g = grad[i];
+            float squares = rho * msg[i] + decay * g * g;
+            msg[i] = squares;
+            float update = g * (float) Math.sqrt(msdx[i] + epsilon) / (float) Math.sqrt(squares + epsilon);
+            msdx[i] = rho * msdx[i] + decay * update * update;
+            param[i] -= update;
+        }
+    }
+
     private interface Range {
         void run(int from, int to);
     }
@@ -140,11 +288,16 @@ final class DirectLoops {
         IntStream.range(0, chunks).parallel().forEach(c -> range.run(c * size, Math.min(items, (c + 1) * size)));
     }
 
-    /** A view of a whole float32 C-order array's native memory, in native byte order. */
+    /**
+     * The native memory of a float32 array laid out densely in C order (a whole array, or a view of a
+     * contiguous range such as a layer's parameters within the flat parameter array), in native byte order.
+     */
     private static FloatBuffer floats(INDArray a) {
-        if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.isView() || a.offset() != 0) {
-            throw new IllegalArgumentException("needs a whole float32 C-order array, got " + a.shapeInfoToString());
+        if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.elementWiseStride() != 1) {
+            throw new IllegalArgumentException("needs a dense float32 C-order array, got " + a.shapeInfoToString());
         }
-        return a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        // asNio() starts at the underlying allocation; a view's elements start at its offset
+        FloatBuffer all = a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return all.position(Math.toIntExact(a.offset())).slice();
     }
 }

@@ -39,6 +39,16 @@ public interface Network {
      */
     INDArray featureActivations(INDArray images);
 
+    /**
+     * {@link #featureActivations(INDArray)} written into {@code target} [n, featureSize] (any data type, e.g. a
+     * float16 slice of a larger array), without a new array in between.
+     */
+    default void featureActivations(INDArray images, INDArray target) {
+        INDArray activations = featureActivations(images);
+        target.assign(activations);
+        activations.close();
+    }
+
     /** Per-layer summary with trainable and frozen counts. */
     ModelSummary summary();
 

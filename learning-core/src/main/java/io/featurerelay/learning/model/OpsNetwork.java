@@ -10,12 +10,12 @@ import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.random.impl.DropOutInverted;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.AdaDelta;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -51,7 +51,14 @@ final class OpsNetwork implements Network {
     private final INDArray gradients;
     private final INDArray trainableGradients;
     private final INDArray trainableParams;
+    private final long trainableStart;
+    /** DL4J's updater over the trainable range; null for Adadelta, which runs fused in Java (msg, msdx). */
     private final GradientUpdater updater;
+    private final float[][] adaDeltaMsg;
+    private final float[][] adaDeltaMsdx;
+    private final float adaDeltaRho;
+    private final float adaDeltaEpsilon;
+    private SplittableRandom dropoutRandom;
     private final int[] convIArgs;
     private final Map<Long, Buffers> buffers = new LinkedHashMap<>(4, 0.75f, true) {
         @Override
@@ -119,14 +126,29 @@ final class OpsNetwork implements Network {
         dense = denseAt(ModelSpec.DENSE, offset, spec.featureSize(), spec.denseUnits());
         offset += (long) spec.featureSize() * spec.denseUnits() + spec.denseUnits();
         output = denseAt(ModelSpec.OUTPUT, offset, spec.denseUnits(), spec.numClasses());
-        long trainableStart = this.featuresFrozen ? headStart : 0;
+        trainableStart = this.featuresFrozen ? headStart : 0;
         trainableParams = params.get(NDArrayIndex.interval(trainableStart, total));
         trainableGradients = gradients.get(NDArrayIndex.interval(trainableStart, total));
         initialise(hyperparameters.seed());
         IUpdater config = LayerApiNetworkFactory.updater(hyperparameters);
-        long stateSize = config.stateSize(trainableParams.length());
-        INDArray state = stateSize == 0 ? null : Nd4j.zeros(DataType.FLOAT, 1, stateSize);
-        updater = config.instantiate(state, true);
+        if (config instanceof AdaDelta adaDelta) {
+            updater = null;
+            adaDeltaRho = (float) adaDelta.getRho();
+            adaDeltaEpsilon = (float) adaDelta.getEpsilon();
+            int blocks = Math.toIntExact((trainableParams.length() + DirectLoops.UPDATE_BLOCK - 1)
+                    / DirectLoops.UPDATE_BLOCK);
+            adaDeltaMsg = new float[blocks][DirectLoops.UPDATE_BLOCK];
+            adaDeltaMsdx = new float[blocks][DirectLoops.UPDATE_BLOCK];
+        } else {
+            long stateSize = config.stateSize(trainableParams.length());
+            INDArray state = stateSize == 0 ? null : Nd4j.zeros(DataType.FLOAT, 1, stateSize);
+            updater = config.instantiate(state, true);
+            adaDeltaMsg = null;
+            adaDeltaMsdx = null;
+            adaDeltaRho = 0;
+            adaDeltaEpsilon = 0;
+        }
+        dropoutRandom = new SplittableRandom(hyperparameters.seed());
         int k = spec.kernel();
         convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 0, 1}; // valid, NCHW, weights OIHW
     }
@@ -190,16 +212,11 @@ final class OpsNetwork implements Network {
         long n = x.size(0);
         Buffers b = buffersFor(n, true);
         INDArray features = forward(x, b, true);
-        INDArray probs = b.logits;
-        // softmax + cross-entropy, averaged over the batch as DL4J's MCXENT
-        INDArray logProbs = Transforms.log(probs.add(1e-30f), false);
-        double loss = -logProbs.muli(y).sumNumber().doubleValue() / n;
-        logProbs.close();
-        b.logitsGrad.assign(probs).subi(y).divi(n);
+        double loss = DirectLoops.crossEntropy(b.logits, y, b.logitsGrad);
         // no zeroing of the gradients: every trainable gradient array is overwritten below (matmul, assign,
         // conv2d_bp write their outputs), and frozen ones are outside the updated range
         backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
-        dropoutBackward(b.hidden, b.hiddenGrad, spec.denseDropout());
+        DirectLoops.reluDropoutBackward(b.hidden, b.hiddenGrad, (float) (1.0 / (1.0 - spec.denseDropout())));
         if (kind == Kind.FULL && !featuresFrozen) {
             INDArray featuresGrad = b.pooledGrad.reshape('c', n, spec.featureSize());
             backwardDense(dense, features, b.hiddenGrad, featuresGrad);
@@ -221,8 +238,13 @@ final class OpsNetwork implements Network {
         } else {
             backwardDense(dense, features, b.hiddenGrad, null);
         }
-        updater.applyUpdater(trainableGradients, iteration, 0);
-        trainableParams.subi(trainableGradients);
+        if (updater == null) {
+            DirectLoops.adaDelta(params, gradients, trainableStart, adaDeltaMsg, adaDeltaMsdx,
+                    adaDeltaRho, adaDeltaEpsilon);
+        } else {
+            updater.applyUpdater(trainableGradients, iteration, 0);
+            trainableParams.subi(trainableGradients);
+        }
         iteration++;
         return loss;
     }
@@ -230,27 +252,10 @@ final class OpsNetwork implements Network {
     /** dL/dW = inputᵀ·grad, dL/db = Σ grad, and dL/dinput = grad·Wᵀ when {@code inputGrad} is given. */
     private static void backwardDense(Dense layer, INDArray input, INDArray grad, INDArray inputGrad) {
         Nd4j.matmul(input, grad, layer.gw(), true, false, false);
-        INDArray sum = grad.sum(true, 0);
-        layer.gb().assign(sum);
-        sum.close();
+        DirectLoops.columnSums(grad, layer.gb());
         if (inputGrad != null) {
             Nd4j.matmul(grad, layer.w(), inputGrad, false, true, false);
         }
-    }
-
-    /**
-     * Backward of ReLU followed by inverted dropout, from the layer's output alone: where the output is
-     * zero (inactive or dropped) the gradient is zero, elsewhere it is scaled by 1/keep.
-     */
-    private static void dropoutBackward(INDArray activation, INDArray grad, double rate) {
-        reluBackward(activation, grad);
-        if (rate > 0) {
-            grad.muli(1.0 / (1.0 - rate));
-        }
-    }
-
-    private static void reluBackward(INDArray activation, INDArray grad) {
-        exec("relu_bp", new int[0], new INDArray[] {activation, grad}, new INDArray[] {grad}, 0.0);
     }
 
     /**
@@ -271,32 +276,29 @@ final class OpsNetwork implements Network {
             features = x;
         }
         Nd4j.matmul(features, dense.w(), b.hidden, false, false, false);
-        b.hidden.addiRowVector(dense.b());
-        relu(b.hidden);
-        if (training) {
-            dropout(b.hidden, spec.denseDropout());
-        }
+        DirectLoops.biasReluDropout(b.hidden, dense.b(), training ? 1.0 - spec.denseDropout() : 1.0, dropoutRandom);
         Nd4j.matmul(b.hidden, output.w(), b.logits, false, false, false);
-        b.logits.addiRowVector(output.b());
-        Nd4j.exec(new SoftMax(b.logits, b.logits, -1));
+        DirectLoops.biasSoftmax(b.logits, output.b());
         return features;
     }
 
-    /** The feature layers up to the pooling (no dropout): convolutions with ReLU into the buffers, then pooling. */
+    /**
+     * The feature layers up to the pooling (no dropout): convolutions with ReLU into the buffers, then
+     * pooling. The last convolution's buffer keeps its output before the ReLU, which the pooling applies.
+     */
     private void convolveAndPool(INDArray x, Buffers b) {
         INDArray in = x;
-        for (int i = 0; i < convs.size(); i++) {
+        int last = convs.size() - 1;
+        for (int i = 0; i <= last; i++) {
             Conv c = convs.get(i);
             INDArray out = b.conv.get(i);
             exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
-            relu(out);
+            if (i < last) {
+                Transforms.relu(out, false);
+            }
             in = out;
         }
-        DirectLoops.maxPool(in, b.pooled, spec.pool());
-    }
-
-    private static void relu(INDArray x) {
-        Transforms.relu(x, false);
+        DirectLoops.reluMaxPool(in, b.pooled, spec.pool());
     }
 
     private static void dropout(INDArray x, double rate) {
@@ -316,9 +318,10 @@ final class OpsNetwork implements Network {
         Nd4j.exec(builder.build());
     }
 
+    /** Float32 laid out densely in C order (a view of whole rows is; it is used in place). */
     private static INDArray contiguous(INDArray a) {
         INDArray f = a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT);
-        return f.ordering() == 'c' && !f.isView() ? f : f.dup('c');
+        return f.ordering() == 'c' && f.elementWiseStride() == 1 ? f : f.dup('c');
     }
 
     private Buffers buffersFor(long n, boolean training) {
@@ -371,6 +374,19 @@ final class OpsNetwork implements Network {
         convolveAndPool(x, b);
         // the same C-order flattening as the head reads; a copy, the buffer is reused
         return b.pooled.reshape('c', n, spec.featureSize()).dup('c');
+    }
+
+    @Override
+    public synchronized void featureActivations(INDArray images, INDArray target) {
+        if (kind != Kind.FULL) {
+            throw new UnsupportedOperationException("a head-only network has no feature layers");
+        }
+        INDArray x = contiguous(images);
+        long n = x.size(0);
+        Buffers b = buffersFor(n, false);
+        convolveAndPool(x, b);
+        // straight from the buffer into the target (featurizing: a float16 slice), no copy in between
+        target.assign(b.pooled.reshape('c', n, spec.featureSize()));
     }
 
     @Override
@@ -473,7 +489,8 @@ final class OpsNetwork implements Network {
     }
 
     @Override
-    public void reseed() {
+    public synchronized void reseed() {
         Nd4j.getRandom().setSeed(hyperparameters.seed());
+        dropoutRandom = new SplittableRandom(hyperparameters.seed());
     }
 }

@@ -86,17 +86,27 @@ public final class TransferLearner {
             TrainingListener listener, BooleanSupplier cancelled) {
         long start = System.nanoTime();
         TrainingData trainFeatures = featurize(model2, target.train(), cancelled);
-        TrainingData testFeatures = featurize(model2, target.test(), cancelled);
-        double featurizeSeconds = (System.nanoTime() - start) / 1e9;
-        LOG.info("featurized {} train and {} test images in {} s", target.train().size(), target.test().size(),
-                String.format("%.1f", featurizeSeconds));
+        TrainingData testFeatures = null;
+        try {
+            testFeatures = featurize(model2, target.test(), cancelled);
+            double featurizeSeconds = (System.nanoTime() - start) / 1e9;
+            LOG.info("featurized {} train and {} test images in {} s", target.train().size(), target.test().size(),
+                    String.format("%.1f", featurizeSeconds));
 
-        ModelSpec spec = model2.spec();
-        Network head = factory.headOnly(spec, config.hyperparameters());
-        head.setParameters(model2.parameters(spec.headLayers()));
-        TrainingHistory history = Trainer.train(head, trainFeatures, testFeatures, config, listener, cancelled);
-        model2.setParameters(head.parameters(spec.headLayers()));
-        return new FeaturizedTraining(featurizeSeconds, history);
+            ModelSpec spec = model2.spec();
+            Network head = factory.headOnly(spec, config.hyperparameters());
+            head.setParameters(model2.parameters(spec.headLayers()));
+            TrainingHistory history = Trainer.train(head, trainFeatures, testFeatures, config, listener, cancelled);
+            model2.setParameters(head.parameters(spec.headLayers()));
+            return new FeaturizedTraining(featurizeSeconds, history);
+        } finally {
+            // the features are the largest allocation of a transfer; what follows (the scratch baseline) should
+            // not train beside them
+            trainFeatures.release();
+            if (testFeatures != null) {
+                testFeatures.release();
+            }
+        }
     }
 
     private TrainingData featurize(Network model2, ImageDataset images, BooleanSupplier cancelled) {
@@ -114,9 +124,8 @@ public final class TransferLearner {
                 indices[i] = from + i;
             }
             DataSet batch = ImageBatches.batch(images, indices);
-            INDArray activations = model2.featureActivations(batch.getFeatures());
-            features.get(NDArrayIndex.interval(from, from + n), NDArrayIndex.all()).assign(activations);
-            Trainer.close(activations);
+            model2.featureActivations(batch.getFeatures(), features.get(NDArrayIndex.interval(from, from + n),
+                    NDArrayIndex.all()));
             Trainer.close(batch.getFeatures());
             Trainer.close(batch.getLabels());
         }
