@@ -16,6 +16,9 @@ import io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule;
 import io.strimzi.api.kafka.model.kafka.Kafka;
 import io.strimzi.api.kafka.model.nodepool.KafkaNodePool;
 import io.strimzi.api.kafka.model.topic.KafkaTopic;
+import io.strimzi.api.kafka.model.user.KafkaUser;
+import io.strimzi.api.kafka.model.user.KafkaUserAuthorizationSimple;
+import io.strimzi.api.kafka.model.user.acl.AclRuleTopicResource;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -28,6 +31,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -78,7 +83,7 @@ class KubernetesManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"base", "overlays/single-node"})
+    @ValueSource(strings = {"base", "overlays/single-node", "overlays/kafka-sasl-ssl"})
     void manifestsAgreeWithTheServices(String variant) throws Exception {
         List<HasMetadata> objects = Manifests.render(variant);
 
@@ -93,6 +98,8 @@ class KubernetesManifestsTest {
         Map<String, Service> services = of(objects, Service.class).stream()
                 .collect(Collectors.toMap(s -> s.getMetadata().getName(), s -> s));
 
+        Set<String> users = of(objects, KafkaUser.class).stream().map(u -> u.getMetadata().getName())
+                .collect(Collectors.toSet());
         List<Deployment> deployments = of(objects, Deployment.class);
         assertThat(deployments).extracting(d -> d.getMetadata().getName())
                 .containsExactlyInAnyOrder("trainer-service", "transfer-service", "dashboard");
@@ -125,13 +132,21 @@ class KubernetesManifestsTest {
             c.getEnvFrom().forEach(source -> {
                 String name = source.getConfigMapRef().getName();
                 assertThat(configMaps).as("ConfigMap " + name).containsKey(name);
-                configMaps.get(name).getData().keySet().forEach(env -> assertKnownEnv(module, env, known, accessors));
+                configMaps.get(name).getData().keySet().forEach(env -> {
+                    if (env.startsWith("KAFKA_") && !known.contains(env)) {
+                        assertKafkaClientProperty(env);
+                    } else {
+                        assertKnownEnv(module, env, known, accessors);
+                    }
+                });
             });
             for (EnvVar env : c.getEnv()) {
                 if (env.getName().startsWith("MALLOC_")) {
                     // read by glibc, not the service: the same values as deploy/local/run.sh
                     assertThat(env.getName() + "=" + env.getValue()).isIn("MALLOC_ARENA_MAX=2",
                             "MALLOC_MMAP_THRESHOLD_=16777216");
+                } else if (env.getName().startsWith("KAFKA_") && !module.equals("dashboard")) {
+                    assertKafkaClientProperty(env.getName());
                 } else if (!env.getName().equals("JAVA_OPTS")) {
                     assertKnownEnv(module, env.getName(), known, accessors);
                 } else {
@@ -148,14 +163,24 @@ class KubernetesManifestsTest {
                 }
                 if (env.getValueFrom() != null && env.getValueFrom().getSecretKeyRef() != null) {
                     var ref = env.getValueFrom().getSecretKeyRef();
-                    assertThat(secrets).as("Secret " + ref.getName()).containsKey(ref.getName());
-                    assertThat(secrets.get(ref.getName()).getStringData()).containsKey(ref.getKey());
+                    if (users.contains(ref.getName())) {
+                        // written by Strimzi's User Operator for the KafkaUser of that name
+                        assertThat(ref.getKey()).isIn("sasl.jaas.config", "password");
+                    } else {
+                        assertThat(secrets).as("Secret " + ref.getName()).containsKey(ref.getName());
+                        assertThat(secrets.get(ref.getName()).getStringData()).containsKey(ref.getKey());
+                    }
                 }
             }
-            // every volume's claim exists, and every mount names a volume
+            // every volume's claim exists (or it is a Secret, such as Kafka's CA certificate), and every mount
+            // names a volume
             Set<String> volumes = new HashSet<>();
             for (Volume v : d.getSpec().getTemplate().getSpec().getVolumes()) {
                 volumes.add(v.getName());
+                if (v.getSecret() != null) {
+                    assertThat(v.getSecret().getSecretName()).as("volume " + v.getName()).isNotBlank();
+                    continue;
+                }
                 assertThat(claims).as("PVC " + v.getPersistentVolumeClaim().getClaimName())
                         .contains(v.getPersistentVolumeClaim().getClaimName());
             }
@@ -186,12 +211,42 @@ class KubernetesManifestsTest {
         topics.stream().filter(t -> t.getMetadata().getName().startsWith("feature-weights"))
                 .forEach(t -> assertThat(t.getSpec().getConfig()).containsEntry("max.message.bytes", 10485760));
 
+        // with Kafka users (the SASL_SSL overlay): every listener authenticates, ACLs name existing topics, and
+        // every service that talks to Kafka is a user
+        if (!users.isEmpty()) {
+            Kafka kafka = of(objects, Kafka.class).get(0);
+            assertThat(kafka.getSpec().getKafka().getListeners()).allSatisfy(l -> {
+                assertThat(l.isTls()).isTrue();
+                assertThat(l.getAuth()).isNotNull();
+            });
+            assertThat(kafka.getSpec().getKafka().getAuthorization()).isNotNull();
+            assertThat(users).containsExactlyInAnyOrder("trainer-service", "transfer-service");
+            Set<String> topicNames = topics.stream().map(t -> t.getMetadata().getName()).collect(Collectors.toSet());
+            of(objects, KafkaUser.class).forEach(u -> {
+                var acls = ((KafkaUserAuthorizationSimple) u.getSpec().getAuthorization()).getAcls();
+                assertThat(acls).isNotEmpty();
+                acls.stream().filter(a -> a.getResource() instanceof AclRuleTopicResource).forEach(a ->
+                        assertThat(topicNames).contains(((AclRuleTopicResource) a.getResource()).getName()));
+            });
+        }
+
         assertThat(of(objects, PodMonitor.class)).singleElement().satisfies(m -> assertThat(
                 m.getSpec().getPodMetricsEndpoints().get(0).getPath()).isEqualTo("/q/metrics"));
         assertThat(of(objects, PrometheusRule.class)).singleElement()
                 .satisfies(r -> assertThat(r.getSpec().getGroups().get(0).getRules()).hasSizeGreaterThanOrEqualTo(3));
         assertThat(configMaps.get("feature-relay-grafana-dashboard").getMetadata().getLabels())
                 .containsEntry("grafana_dashboard", "1");
+    }
+
+    /**
+     * A KAFKA_* variable reaches every Kafka client of the service as a property (Quarkus lower-cases it and
+     * reads _ as .): it must name a real client setting, or the client would warn and ignore it.
+     */
+    private static void assertKafkaClientProperty(String env) {
+        String property = env.substring("KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.');
+        Set<String> known = new HashSet<>(ConsumerConfig.configNames());
+        known.addAll(ProducerConfig.configNames());
+        assertThat(known).as(env + " is no Kafka client property").contains(property);
     }
 
     private static void assertKnownEnv(String module, String env, Set<String> known, Set<String> accessors) {

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.strimzi.api.kafka.model.kafka.Kafka;
 import io.strimzi.api.kafka.model.nodepool.KafkaNodePool;
 import io.strimzi.api.kafka.model.topic.KafkaTopic;
+import io.strimzi.api.kafka.model.user.KafkaUser;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,6 +42,7 @@ final class Manifests {
         serialization.registerKubernetesResource(STRIMZI, "Kafka", Kafka.class);
         serialization.registerKubernetesResource(STRIMZI, "KafkaNodePool", KafkaNodePool.class);
         serialization.registerKubernetesResource(STRIMZI, "KafkaTopic", KafkaTopic.class);
+        serialization.registerKubernetesResource(STRIMZI, "KafkaUser", KafkaUser.class);
         List<HasMetadata> objects = new ArrayList<>();
         for (String document : out.toString(StandardCharsets.UTF_8).split("(?m)^---\\s*$")) {
             if (!document.isBlank()) {

@@ -142,7 +142,7 @@ class PipelineIT {
                 ServiceProcess transfer = new ServiceProcess("transfer-service", work)
                         .with("kafka.bootstrap.servers", broker.bootstrapServers())
                         .with("transfer.store-dir", work.resolve("transfer").toString())
-                        .with("transfer.signing-key", KEY)
+                        .with("transfer.signing-keys", KEY)
                         .with("transfer.targets.default.data-dir", SAMPLE)
                         .with("transfer.targets.default.epochs", "1")
                         .with("transfer.targets.default.batch-size", "32")

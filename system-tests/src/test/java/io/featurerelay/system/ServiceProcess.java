@@ -41,7 +41,17 @@ final class ServiceProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    /** Starts the service and returns once it is ready (Kafka reachable). */
     ServiceProcess start() {
+        return start("/q/health/ready");
+    }
+
+    /** Starts the service and returns once it is alive, ready or not (a broker that is not there yet). */
+    ServiceProcess startAlive() {
+        return start("/q/health/live");
+    }
+
+    private ServiceProcess start(String healthPath) {
         Path jar = Path.of("..", module, "target", "quarkus-app", "quarkus-run.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: run mvn verify from the repository root");
@@ -67,7 +77,7 @@ final class ServiceProcess implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IllegalStateException(module + " exited; see " + log);
             }
-            return RestAssured.given().baseUri(url()).get("/q/health/ready").statusCode() == 200;
+            return RestAssured.given().baseUri(url()).get(healthPath).statusCode() == 200;
         });
         return this;
     }
@@ -79,6 +89,25 @@ final class ServiceProcess implements AutoCloseable {
         }
         KafkaBrokerProcess.terminate(process);
         process = null;
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, as a crash or an OOM kill would end it. */
+    void kill() {
+        if (process == null) {
+            return;
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    /** The HTTP status of /q/health/ready now. */
+    int readiness() {
+        return RestAssured.given().baseUri(url()).get("/q/health/ready").statusCode();
     }
 
     @Override

@@ -13,7 +13,7 @@ import io.restassured.http.ContentType;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** With an API token configured, POST and DELETE need it; reads stay open. */
+/** With an API token configured, POST and DELETE need it (as a bearer token or an API key); reads stay open. */
 @QuarkusTest
 @TestProfile(ApiTokenTest.WithToken.class)
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
@@ -38,7 +38,14 @@ class ApiTokenTest {
         // with the token the request reaches validation
         given().header("Authorization", "Bearer s3cret-token").contentType(ContentType.JSON).body("{\"epochs\":0}")
                 .when().post("/api/v1/trainings").then().statusCode(400).body("field", equalTo("epochs"));
+        // or as an API key
+        given().header("X-API-Key", "s3cret-token").contentType(ContentType.JSON).body("{\"epochs\":0}")
+                .when().post("/api/v1/trainings").then().statusCode(400).body("field", equalTo("epochs"));
+        given().header("X-API-Key", "s3cret-tokeN").contentType(ContentType.JSON).body("{\"epochs\":0}")
+                .when().post("/api/v1/trainings").then().statusCode(401).body("field", equalTo("X-API-Key"));
+        // reads, health and metrics stay open (featurerelay.protect-reads is false by default)
         given().when().get("/api/v1/trainings").then().statusCode(200);
         given().when().get("/q/health/live").then().statusCode(200);
+        given().when().get("/q/metrics").then().statusCode(200);
     }
 }

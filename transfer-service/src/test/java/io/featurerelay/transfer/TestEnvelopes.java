@@ -32,6 +32,8 @@ final class TestEnvelopes {
 
     static final Path SAMPLE = Path.of("../learning-core/src/test/resources/fashion-mnist-sample");
     static final byte[] KEY = "test-signing-key".getBytes(StandardCharsets.UTF_8);
+    /** The second key the test profile accepts, as during a key rotation. */
+    static final byte[] ROTATED_KEY = "rotated-signing-key".getBytes(StandardCharsets.UTF_8);
     private static Network base;
     private static TrainingHistory history;
 

@@ -25,6 +25,12 @@ public interface DashboardConfig {
     @WithDefault("3s")
     Duration timeout();
 
+    /**
+     * Token sent to the services ({@code Authorization: Bearer}), needed when they protect reads
+     * ({@code featurerelay.protect-reads}); absent: none is sent.
+     */
+    Optional<String> apiToken();
+
     /** How often the page asks for new figures. */
     @WithDefault("2s")
     Duration refreshInterval();

@@ -103,7 +103,10 @@ public class MetricsReader {
     /** transfer-service's status of one transfer (model 2's per-layer summary is in it), as it answered. */
     public HttpResponse<String> transferStatus(String id) throws IOException, InterruptedException {
         URI uri = config.transferUrl().resolve("/api/v1/transfers/" + URLEncoder.encode(id, StandardCharsets.UTF_8));
-        return http.send(request(uri), HttpResponse.BodyHandlers.ofString());
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(config.timeout()).GET();
+        // only the service's API gets the token (metrics and health are open; Prometheus is another party)
+        config.apiToken().ifPresent(token -> request.header("Authorization", "Bearer " + token));
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Names of the checks that are down, from a health body. */

@@ -272,6 +272,20 @@ public final class FeatureWeightsCodec {
      * @throws EnvelopeException.MissingSignature or {@link EnvelopeException.BadSignature}
      */
     public static void verifySignature(byte[] envelope, String signature, byte[] key) {
+        verifySignature(envelope, signature, List.of(key));
+    }
+
+    /**
+     * Accepts a signature made with any of {@code keys}: during a key rotation the receiver accepts the old
+     * and the new key until every producer signs with the new one.
+     *
+     * @param signature the record's signature header, or null when it carries none
+     * @throws EnvelopeException.MissingSignature or {@link EnvelopeException.BadSignature}
+     */
+    public static void verifySignature(byte[] envelope, String signature, List<byte[]> keys) {
+        if (keys.isEmpty()) {
+            throw new IllegalArgumentException("no signing key to verify with");
+        }
         if (signature == null || signature.isBlank()) {
             throw new EnvelopeException.MissingSignature("a signing key is configured but the record is not signed");
         }
@@ -281,8 +295,14 @@ public final class FeatureWeightsCodec {
         } catch (IllegalArgumentException e) {
             throw new EnvelopeException.BadSignature("the signature is not base64");
         }
-        if (!MessageDigest.isEqual(given, hmac(envelope, key))) {
-            throw new EnvelopeException.BadSignature("the HMAC-SHA256 signature does not match the envelope");
+        boolean valid = false;
+        for (byte[] key : keys) {
+            // every key is tried, so that the time taken does not tell which one matched
+            valid |= MessageDigest.isEqual(given, hmac(envelope, key));
+        }
+        if (!valid) {
+            throw new EnvelopeException.BadSignature("the HMAC-SHA256 signature does not match the envelope"
+                    + (keys.size() > 1 ? " under any of the " + keys.size() + " accepted keys" : ""));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.featurerelay.service.security;
 
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
 import java.util.Optional;
 
 /** Settings both services share, under {@code featurerelay.*} (environment: {@code FEATURERELAY_*}). */
@@ -8,8 +9,17 @@ import java.util.Optional;
 public interface ApiSecurityConfig {
 
     /**
-     * Bearer token that POST and DELETE requests under /api/ must carry ({@code Authorization: Bearer ...});
-     * absent: the API is open (one-machine runs). Reads stay open for the dashboard.
+     * Token that requests under /api/ which change something (POST, DELETE) must carry, as
+     * {@code Authorization: Bearer <token>} or {@code X-API-Key: <token>}; absent: the API is open (one-machine
+     * runs). On Kubernetes it comes from a Secret.
      */
     Optional<String> apiToken();
+
+    /** Reads under /api/ (GET) need the token too; the dashboard then sends it ({@code dashboard.api-token}). */
+    @WithDefault("false")
+    boolean protectReads();
+
+    /** Predictions (POST .../predictions) need the token; false opens them while training stays protected. */
+    @WithDefault("true")
+    boolean protectPredictions();
 }

@@ -9,6 +9,7 @@ import io.featurerelay.trainer.config.TrainerConfig;
 import io.featurerelay.trainer.rest.TrainingRequest;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -80,7 +81,11 @@ final class RequestValidator {
             if (r.dataDir().isBlank()) {
                 throw ProblemException.invalidField("dataDir", "dataDir must not be blank");
             }
-            dir = Path.of(r.dataDir());
+            try {
+                dir = Path.of(r.dataDir());
+            } catch (InvalidPathException e) {
+                throw ProblemException.invalidField("dataDir", "dataDir is not a valid path: " + e.getReason());
+            }
         } else if (kind.id().equals(config.dataset()) && config.dataDir().isPresent()) {
             dir = config.dataDir().get();
         } else {

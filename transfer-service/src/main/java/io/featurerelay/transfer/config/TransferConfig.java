@@ -15,8 +15,12 @@ public interface TransferConfig {
     @WithDefault("data/transfer-store")
     Path storeDir();
 
-    /** HMAC-SHA256 key; when set, every envelope must carry a valid signature. */
-    Optional<String> signingKey();
+    /**
+     * HMAC-SHA256 keys accepted (comma-separated); when any is set, every envelope must carry a signature made
+     * with one of them. More than one during a key rotation: add the new key here, switch the trainer's
+     * {@code trainer.signing-key}, then drop the old one.
+     */
+    Optional<List<String>> signingKeys();
 
     /** Largest envelope accepted, in bytes. */
     @WithDefault("10485760")
@@ -44,6 +48,10 @@ public interface TransferConfig {
     /** Largest number of epochs a re-run may ask for. */
     @WithDefault("50")
     int maxEpochs();
+
+    /** Largest batch size a re-run may ask for (activations grow with it). */
+    @WithDefault("2048")
+    int maxBatchSize();
 
     /** One head to train on every base model received. */
     interface TargetTask {

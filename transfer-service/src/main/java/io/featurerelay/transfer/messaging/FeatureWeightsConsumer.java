@@ -5,6 +5,7 @@ import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.featurerelay.transfer.service.TransferService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -26,6 +27,7 @@ import org.jboss.logging.Logger;
  * with its reason, and consumption goes on.
  */
 @ApplicationScoped
+@Startup // created at start-up, not at the first record: the rejection counters exist (at 0) from the start
 public class FeatureWeightsConsumer {
 
     private static final Logger LOG = Logger.getLogger(FeatureWeightsConsumer.class);

@@ -45,7 +45,8 @@ public class TransferResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Re-run from a stored base model with other classes, epochs or head mode")
     public Response rerun(TransferRequest request, UriInfo uri) {
-        var parameters = RerunValidator.validate(request, service.defaultTarget(), service.config().maxEpochs());
+        var parameters = RerunValidator.validate(request, service.defaultTarget(), service.config().maxEpochs(),
+                service.config().maxBatchSize());
         TransferStatus status = service.rerun(parameters, request.baseModelId());
         return Response.accepted(status).location(uri.getAbsolutePathBuilder().path(status.id()).build()).build();
     }

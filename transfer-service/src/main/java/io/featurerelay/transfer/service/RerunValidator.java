@@ -8,6 +8,7 @@ import io.featurerelay.service.problem.ProblemException;
 import io.featurerelay.transfer.config.TransferConfig;
 import io.featurerelay.transfer.rest.TransferRequest;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -17,15 +18,21 @@ public final class RerunValidator {
     private RerunValidator() {
     }
 
-    public static TransferParameters validate(TransferRequest r, TransferConfig.TargetTask defaults, int maxEpochs) {
+    public static TransferParameters validate(TransferRequest r, TransferConfig.TargetTask defaults, int maxEpochs,
+            int maxBatchSize) {
         if (r == null || r.baseModelId() == null || r.baseModelId().isBlank()) {
             throw ProblemException.invalidField("baseModelId", "baseModelId is required");
         }
         String datasetId = r.dataset() != null ? r.dataset() : defaults.dataset();
         DatasetKind kind = DatasetKind.byId(datasetId).orElseThrow(() -> ProblemException.invalidField("dataset",
                 "unknown dataset '" + datasetId + "'; known: " + DatasetKind.ids()));
-        Path dataDir = r.dataDir() != null ? Path.of(r.dataDir())
-                : r.dataset() == null ? defaults.dataDir().orElse(kind.defaultDirectory()) : kind.defaultDirectory();
+        Path dataDir;
+        try {
+            dataDir = r.dataDir() != null ? Path.of(r.dataDir())
+                    : r.dataset() == null ? defaults.dataDir().orElse(kind.defaultDirectory()) : kind.defaultDirectory();
+        } catch (InvalidPathException e) {
+            throw ProblemException.invalidField("dataDir", "dataDir is not a valid path: " + e.getReason());
+        }
         if (!Files.isDirectory(dataDir) || !Files.isReadable(dataDir)) {
             throw ProblemException.invalidField("dataDir", "data directory " + dataDir
                     + " does not exist or is not readable. " + kind.howToGet());
@@ -47,8 +54,9 @@ public final class RerunValidator {
                     + epochs);
         }
         int batchSize = r.batchSize() != null ? r.batchSize() : defaults.batchSize();
-        if (batchSize < 1 || batchSize > 4096) {
-            throw ProblemException.invalidField("batchSize", "batchSize must be between 1 and 4096, got " + batchSize);
+        if (batchSize < 1 || batchSize > maxBatchSize) {
+            throw ProblemException.invalidField("batchSize", "batchSize must be between 1 and " + maxBatchSize
+                    + ", got " + batchSize);
         }
         String head = r.head() != null ? r.head() : defaults.head();
         HeadMode.byId(head).orElseThrow(() -> ProblemException.invalidField("head",

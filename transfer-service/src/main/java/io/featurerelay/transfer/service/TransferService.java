@@ -85,6 +85,7 @@ public class TransferService {
     private final MeterRegistry registry;
     private final RunMetrics runMetrics;
     private final FeatureWeightsCodec codec;
+    private final List<byte[]> signingKeys;
     private final NetworkFactory factory = NetworkFactory.standard();
     private final Map<String, BaseModel> baseModels = new ConcurrentHashMap<>();
     private final Map<String, TransferJob> jobs = new ConcurrentHashMap<>();
@@ -105,6 +106,8 @@ public class TransferService {
         this.registry = registry;
         this.runMetrics = new RunMetrics(registry, config.keptRuns());
         this.codec = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20));
+        this.signingKeys = config.signingKeys().orElse(List.of()).stream().map(String::strip)
+                .filter(k -> !k.isEmpty()).map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
         for (JobState s : JobState.values()) {
             registry.gauge("featurerelay.jobs", Tags.of("state", s.name()), this, svc -> svc.count(s));
         }
@@ -183,9 +186,8 @@ public class TransferService {
      * @throws IOException       when the store cannot write it
      */
     public Receipt receive(String key, byte[] envelope, String signature) throws IOException {
-        if (config.signingKey().isPresent()) {
-            FeatureWeightsCodec.verifySignature(envelope, signature,
-                    config.signingKey().get().getBytes(StandardCharsets.UTF_8));
+        if (!signingKeys.isEmpty()) {
+            FeatureWeightsCodec.verifySignature(envelope, signature, signingKeys);
         }
         FeatureWeights weights = codec.decode(envelope);
         String id = weights.header().baseModelId();

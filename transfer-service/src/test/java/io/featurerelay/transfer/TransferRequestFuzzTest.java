@@ -1,0 +1,78 @@
+package io.featurerelay.transfer;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every field of a re-run request ({@code POST /api/v1/transfers}) with values of the wrong type or out of
+ * range: a 400 problem body naming the field, never a 500. The request names a base model that does not exist,
+ * so a value that slipped through validation would show as a complaint about baseModelId instead.
+ */
+@QuarkusTest
+@WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+class TransferRequestFuzzTest {
+
+    private static final List<String> NOT_A_NUMBER = List.of("\"x\"", "\"5\"", "true", "{}", "[]", "\"\"", "1.5");
+
+    static Stream<Arguments> badFields() {
+        Map<String, List<String>> bad = new LinkedHashMap<>();
+        bad.put("epochs", concat(NOT_A_NUMBER, "0", "-1", "4", "2147483648"));
+        bad.put("batchSize", concat(NOT_A_NUMBER, "0", "-1", "2049", "99999999999"));
+        bad.put("learningRate", List.of("\"x\"", "true", "{}", "[]", "\"\"", "0", "-1", "11", "1e308"));
+        bad.put("seed", List.of("\"x\"", "true", "{}", "[]", "1.5", "1e30", "9223372036854775808"));
+        bad.put("baseline", List.of("\"x\"", "1", "{}", "[]", "\"\""));
+        bad.put("featurized", List.of("\"yes\"", "0", "{}", "[]"));
+        bad.put("dataset", List.of("1", "{}", "[]", "\"\"", "\"imagenet\""));
+        bad.put("dataDir", List.of("1", "{}", "[]", "\"/nonexistent/dir\"", "\"\\u0000\""));
+        bad.put("head", List.of("1", "{}", "[]", "\"\"", "\"half\""));
+        bad.put("optimizer", List.of("1", "{}", "[]", "\"\"", "\"sgd\""));
+        bad.put("classes", List.of("\"x\"", "{}", "5", "[]", "[5]", "[null]", "[\"a\"]", "[5.5]", "[-1]", "[10]",
+                "[5,5]", "[[5]]"));
+        bad.put("baseModelId", List.of("1", "{}", "[]", "\"\"", "null", "true"));
+        return bad.entrySet().stream().flatMap(e -> e.getValue().stream().map(v -> Arguments.of(e.getKey(), v)));
+    }
+
+    private static List<String> concat(List<String> first, String... more) {
+        return Stream.concat(first.stream(), Stream.of(more)).toList();
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @MethodSource("badFields")
+    void aBadValueIsA400NamingItsField(String field, String value) {
+        String body = field.equals("baseModelId") ? "{\"baseModelId\":" + value + "}"
+                : "{\"baseModelId\":\"base-none\",\"" + field + "\":" + value + "}";
+        Response r = given().contentType(ContentType.JSON).body(body).post("/api/v1/transfers");
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(400);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        assertThat(r.jsonPath().getString("field")).as(r.asString()).startsWith(field);
+    }
+
+    @Test
+    void bodiesThatAreNoRequestAre4xxProblems() {
+        for (String body : List.of("", "null", "1", "[]", "{", "{\"baseModelId\":\"x\"}}", "\u0000")) {
+            Response r = given().contentType(ContentType.JSON).body(body).post("/api/v1/transfers");
+            assertThat(r.statusCode()).as("body %s: %s", body, r.asString()).isBetween(400, 415);
+            assertThat(r.contentType()).as(body).startsWith("application/problem+json");
+        }
+        // above quarkus.http.limits.max-body-size (8 MiB here: predictions upload images)
+        Response tooLarge = given().contentType(ContentType.JSON).body(new byte[9 << 20]).post("/api/v1/transfers");
+        assertThat(tooLarge.statusCode()).isEqualTo(413);
+        assertThat(tooLarge.contentType()).startsWith("application/problem+json");
+        given().get("/q/health/live").then().statusCode(200);
+    }
+}
