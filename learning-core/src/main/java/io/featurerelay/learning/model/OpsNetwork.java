@@ -365,19 +365,18 @@ final class OpsNetwork implements Network {
 
     @Override
     public synchronized INDArray featureActivations(INDArray images) {
-        if (kind != Kind.FULL) {
-            throw new UnsupportedOperationException("a head-only network has no feature layers");
-        }
-        INDArray x = contiguous(images);
-        long n = x.size(0);
-        Buffers b = buffersFor(n, false);
-        convolveAndPool(x, b);
-        // the same C-order flattening as the head reads; a copy, the buffer is reused
-        return b.pooled.reshape('c', n, spec.featureSize()).dup('c');
+        // a copy: the buffer is reused by the next batch
+        return pooledFeatures(images).dup('c');
     }
 
     @Override
     public synchronized void featureActivations(INDArray images, INDArray target) {
+        // straight from the buffer into the target (featurizing: a float16 slice), no copy in between
+        target.assign(pooledFeatures(images));
+    }
+
+    /** The pooled feature maps of a batch, flattened in the C order the head reads: a view of a reused buffer. */
+    private INDArray pooledFeatures(INDArray images) {
         if (kind != Kind.FULL) {
             throw new UnsupportedOperationException("a head-only network has no feature layers");
         }
@@ -385,8 +384,7 @@ final class OpsNetwork implements Network {
         long n = x.size(0);
         Buffers b = buffersFor(n, false);
         convolveAndPool(x, b);
-        // straight from the buffer into the target (featurizing: a float16 slice), no copy in between
-        target.assign(b.pooled.reshape('c', n, spec.featureSize()));
+        return b.pooled.reshape('c', n, spec.featureSize());
     }
 
     @Override
