@@ -8,8 +8,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Max pooling (square window equal to its stride, no padding, NCHW) and the ReLU backward step, written in
- * Java over the arrays' native memory.
+ * Max pooling (square window equal to its stride, no padding, NCHW), the ReLU backward step, the head's small
+ * per-batch operations and the Adadelta update, written in Java over the arrays' native memory.
  *
  * <p>Why by hand: in the oneDNN builds of libnd4j 1.0.0-M2.1, {@code maxpool2d} on NCHW arrays runs oneDNN's
  * reference kernel ("simple_nchw"), slower than the convolution it follows (18 ms forward, 25 ms backward
@@ -115,8 +115,12 @@ final class DirectLoops {
         });
     }
 
-    /** {@code grad *= (activation > 0)}: the ReLU backward step, from the ReLU's output. */
-    static void reluBackward(INDArray activation, INDArray grad) {
+    /**
+     * Backward of ReLU, optionally followed by inverted dropout, from the layer's output alone: where the output
+     * is zero (inactive or dropped) the gradient is zero, elsewhere it is multiplied by {@code scale} (1/keep
+     * after a dropout, 1 after a plain ReLU).
+     */
+    static void reluBackward(INDArray activation, INDArray grad, float scale) {
         FloatBuffer act = floats(activation);
         FloatBuffer g = floats(grad);
         long length = activation.length();
@@ -125,9 +129,7 @@ final class DirectLoops {
             for (int c = from; c < to; c++) {
                 int end = (int) Math.min(length, (long) (c + 1) * chunk);
                 for (int k = c * chunk; k < end; k++) {
-                    if (!(act.get(k) > 0)) {
-                        g.put(k, 0f);
-                    }
+                    g.put(k, act.get(k) > 0 ? g.get(k) * scale : 0f);
                 }
             }
         });
@@ -216,19 +218,6 @@ final class DirectLoops {
             }
         }
         s.put(0, acc);
-    }
-
-    /**
-     * Backward of ReLU followed by inverted dropout, from the layer's output alone: where the output is zero
-     * (inactive or dropped) the gradient is zero, elsewhere it is scaled by {@code scale} (1/keep).
-     */
-    static void reluDropoutBackward(INDArray activation, INDArray grad, float scale) {
-        FloatBuffer act = floats(activation);
-        FloatBuffer g = floats(grad);
-        int length = (int) activation.length();
-        for (int k = 0; k < length; k++) {
-            g.put(k, act.get(k) > 0 ? g.get(k) * scale : 0f);
-        }
     }
 
     /** Length of the blocks that {@link #adaDelta} works in (its state is kept in blocks of this length). */

@@ -216,7 +216,7 @@ final class OpsNetwork implements Network {
         // no zeroing of the gradients: every trainable gradient array is overwritten below (matmul, assign,
         // conv2d_bp write their outputs), and frozen ones are outside the updated range
         backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
-        DirectLoops.reluDropoutBackward(b.hidden, b.hiddenGrad, (float) (1.0 / (1.0 - spec.denseDropout())));
+        DirectLoops.reluBackward(b.hidden, b.hiddenGrad, (float) (1.0 / (1.0 - spec.denseDropout())));
         if (kind == Kind.FULL && !featuresFrozen) {
             INDArray featuresGrad = b.pooledGrad.reshape('c', n, spec.featureSize());
             backwardDense(dense, features, b.hiddenGrad, featuresGrad);
@@ -228,7 +228,7 @@ final class OpsNetwork implements Network {
                 Conv c = convs.get(i);
                 INDArray actGrad = b.convGrad.get(i);
                 if (i < last) {
-                    DirectLoops.reluBackward(b.conv.get(i), actGrad);
+                    DirectLoops.reluBackward(b.conv.get(i), actGrad, 1f);
                 }
                 INDArray input = i == 0 ? x : b.conv.get(i - 1);
                 INDArray inputGrad = i == 0 ? b.inputGrad : b.convGrad.get(i - 1);
