@@ -141,10 +141,11 @@ class KubernetesManifestsTest {
                 });
             });
             for (EnvVar env : c.getEnv()) {
-                if (env.getName().startsWith("MALLOC_")) {
+                if (env.getName().startsWith("MALLOC_") || env.getName().equals("GLIBC_TUNABLES")) {
                     // read by glibc, not the service: the same values as deploy/local/run.sh
-                    assertThat(env.getName() + "=" + env.getValue()).isIn("MALLOC_ARENA_MAX=2",
-                            "MALLOC_MMAP_THRESHOLD_=16777216");
+                    assertThat(env.getName() + "=" + env.getValue()).isIn("MALLOC_ARENA_MAX=1",
+                            "MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=268435456",
+                            "GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
                 } else if (env.getName().startsWith("KAFKA_") && !module.equals("dashboard")) {
                     assertKafkaClientProperty(env.getName());
                 } else if (!env.getName().equals("JAVA_OPTS")) {
