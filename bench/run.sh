@@ -13,8 +13,9 @@ data_dir=/usr/share/datasets/fashion-mnist
 epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1
 threads=$(nproc)
 # the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
-export MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
-export GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+set -a
+. deploy/k8s/base/native-runtime.env
+set +a
 jvm=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
 
 usage() {

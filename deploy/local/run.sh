@@ -171,12 +171,10 @@ echo "Kafka broker        127.0.0.1:$kafka_port"
 # the settings bench/ measured with (README, Performance): a 512 MB heap; ND4J's off-heap arrays capped at
 # 900 MB (past it JavaCPP runs the GC, which frees dead arrays) and the whole process at 1.5 GB resident
 ml=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
-# glibc (README, Performance): one arena (per-thread arenas kept freed native memory and a transfer peaked at the
-# 1.5 GB cap); blocks up to 32 MB (oneDNN's per-call buffers, ~22 MB at batch 256) come from the heap and up
-# to 256 MB of freed heap is kept rather than returned (either way every batch page-faulted its buffers in
-# afresh: 7 million faults per transfer, a third of the time in the kernel); the heap on transparent huge pages
-export MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456
-export GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+# glibc's allocator and libgomp, as the benchmark measured them (the file says why)
+set -a
+. deploy/k8s/base/native-runtime.env
+set +a
 bootstrap=-Dkafka.bootstrap.servers=127.0.0.1:$kafka_port
 start trainer-service "$logs/trainer-service.log" java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$trainer_port" \
   -Dtrainer.data-dir="$data_dir" -Dtrainer.store-dir="$run_dir/trainer-store" \

@@ -43,6 +43,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class KubernetesManifestsTest {
 
+    /** The ConfigMap made from deploy/k8s/base/native-runtime.env. */
+    private static final String NATIVE_RUNTIME = "feature-relay-native-runtime";
     static final Map<String, String> CONFIG_PREFIX = Map.of("trainer-service", "TRAINER_", "transfer-service",
             "TRANSFER_", "dashboard", "DASHBOARD_");
 
@@ -129,9 +131,21 @@ class KubernetesManifestsTest {
             Set<String> known = props.stringPropertyNames().stream().map(KubernetesManifestsTest::envForm)
                     .collect(Collectors.toSet());
             Set<String> accessors = mappingAccessors(module);
+            if (!module.equals("dashboard")) {
+                // glibc's and libgomp's settings: the run command's, the benchmark's and the image's
+                assertThat(c.getEnvFrom()).extracting(source -> source.getConfigMapRef().getName())
+                        .contains(NATIVE_RUNTIME);
+                assertThat(configMaps.get(NATIVE_RUNTIME).getData()).isEqualTo(NativeRuntime.settings());
+                String dockerfile = Files.readString(Manifests.REPO.resolve(module).resolve(
+                        "src/main/docker/Dockerfile.jvm"));
+                NativeRuntime.settings().forEach((name, value) -> assertThat(dockerfile).contains(name + "=" + value));
+            }
             c.getEnvFrom().forEach(source -> {
                 String name = source.getConfigMapRef().getName();
                 assertThat(configMaps).as("ConfigMap " + name).containsKey(name);
+                if (name.equals(NATIVE_RUNTIME)) {
+                    return; // read by glibc and libgomp, not by the service
+                }
                 configMaps.get(name).getData().keySet().forEach(env -> {
                     if (env.startsWith("KAFKA_") && !known.contains(env)) {
                         assertKafkaClientProperty(env);
@@ -141,12 +155,7 @@ class KubernetesManifestsTest {
                 });
             });
             for (EnvVar env : c.getEnv()) {
-                if (env.getName().startsWith("MALLOC_") || env.getName().equals("GLIBC_TUNABLES")) {
-                    // read by glibc, not the service: the same values as deploy/local/run.sh
-                    assertThat(env.getName() + "=" + env.getValue()).isIn("MALLOC_ARENA_MAX=1",
-                            "MALLOC_MMAP_THRESHOLD_=33554432", "MALLOC_TRIM_THRESHOLD_=268435456",
-                            "GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
-                } else if (env.getName().startsWith("KAFKA_") && !module.equals("dashboard")) {
+                if (env.getName().startsWith("KAFKA_") && !module.equals("dashboard")) {
                     assertKafkaClientProperty(env.getName());
                 } else if (!env.getName().equals("JAVA_OPTS")) {
                     assertKnownEnv(module, env.getName(), known, accessors);

@@ -66,10 +66,7 @@ final class ServiceProcess implements AutoCloseable {
             Files.createDirectories(log.getParent());
             ProcessBuilder builder = new ProcessBuilder(command);
             // as deploy/local/run.sh and the Kubernetes manifests run the services
-            builder.environment().put("MALLOC_ARENA_MAX", "1");
-            builder.environment().put("MALLOC_MMAP_THRESHOLD_", "33554432");
-            builder.environment().put("MALLOC_TRIM_THRESHOLD_", "268435456");
-            builder.environment().put("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1");
+            builder.environment().putAll(NativeRuntime.settings());
             process = builder.redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         } catch (IOException e) {
