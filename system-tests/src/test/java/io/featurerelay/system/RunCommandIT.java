@@ -28,8 +28,11 @@ class RunCommandIT {
         ServiceProcess.freePort(), ServiceProcess.freePort()};
 
     private List<String> command(Path runDir, String... extra) {
-        List<String> c = new ArrayList<>(List.of("bash", "deploy/local/run.sh", "--no-build",
-                "--data-dir", SAMPLE, "--epochs", "1", "--batch-size", "32", "--optimizer", "adam",
+        // SIGINT back to its default first: a shell started with it ignored (as every command started in the
+        // background by a non-interactive shell is, a CI job under nohup for one) cannot trap it, and the
+        // Ctrl-C below would go unheard
+        List<String> c = new ArrayList<>(List.of("env", "--default-signal=INT", "bash", "deploy/local/run.sh",
+                "--no-build", "--data-dir", SAMPLE, "--epochs", "1", "--batch-size", "32", "--optimizer", "adam",
                 "--kafka-port", "" + ports[0], "--controller-port", "" + ports[1], "--trainer-port", "" + ports[2],
                 "--transfer-port", "" + ports[3], "--dashboard-port", "" + ports[4], "--run-dir", runDir.toString()));
         c.addAll(List.of(extra));
