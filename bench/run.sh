@@ -12,10 +12,11 @@ cd "$repo"
 data_dir=/usr/share/datasets/fashion-mnist
 epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1
 threads=$(nproc)
-# the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
+# the services' native runtime settings (glibc's allocator, libgomp), for PyTorch's run too
 set -a
 . deploy/k8s/base/native-runtime.env
 set +a
+# the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
 jvm=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
 
 usage() {
