@@ -29,6 +29,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -138,7 +139,9 @@ class KubernetesManifestsTest {
                 assertThat(configMaps.get(NATIVE_RUNTIME).getData()).isEqualTo(NativeRuntime.settings());
                 String dockerfile = Files.readString(Manifests.REPO.resolve(module).resolve(
                         "src/main/docker/Dockerfile.jvm"));
-                NativeRuntime.settings().forEach((name, value) -> assertThat(dockerfile).contains(name + "=" + value));
+                // whole words: an ENV line ends with the value, or with " \" before the next one
+                NativeRuntime.settings().forEach((name, value) -> assertThat(dockerfile)
+                        .containsPattern("(?m)^\\s*" + Pattern.quote(name + "=" + value) + "( \\\\)?$"));
             }
             c.getEnvFrom().forEach(source -> {
                 String name = source.getConfigMapRef().getName();

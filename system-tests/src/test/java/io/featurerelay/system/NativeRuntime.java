@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The services' native runtime settings (glibc, libgomp): deploy/k8s/base/native-runtime.env, read as a shell would. */
+/** The services' native runtime settings (glibc, libgomp): the NAME=VALUE lines of deploy/k8s/base/native-runtime.env. */
 final class NativeRuntime {
 
     static final Path FILE = Manifests.REPO.resolve("deploy/k8s/base/native-runtime.env");
