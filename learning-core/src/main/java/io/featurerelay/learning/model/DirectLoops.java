@@ -267,11 +267,11 @@ final class DirectLoops {
         }
     }
 
-    private interface Range {
+    interface Range {
         void run(int from, int to);
     }
 
-    private static void forEachChunk(int items, Range range) {
+    static void forEachChunk(int items, Range range) {
         int chunks = Math.min(CHUNKS, items);
         int size = (items + chunks - 1) / chunks;
         IntStream.range(0, chunks).parallel().forEach(c -> range.run(c * size, Math.min(items, (c + 1) * size)));
@@ -281,7 +281,7 @@ final class DirectLoops {
      * The native memory of a float32 array laid out densely in C order (a whole array, or a view of a
      * contiguous range such as a layer's parameters within the flat parameter array), in native byte order.
      */
-    private static FloatBuffer floats(INDArray a) {
+    static FloatBuffer floats(INDArray a) {
         if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.elementWiseStride() != 1) {
             throw new IllegalArgumentException("needs a dense float32 C-order array, got " + a.shapeInfoToString());
         }

@@ -285,6 +285,7 @@ final class OpsNetwork implements Network {
     /**
      * The feature layers up to the pooling (no dropout): convolutions with ReLU into the buffers, then
      * pooling. The last convolution's buffer keeps its output before the ReLU, which the pooling applies.
+     * The first convolution, on one to a few input channels, is {@link Im2colConvolution}'s; the others oneDNN's.
      */
     private void convolveAndPool(INDArray x, Buffers b) {
         INDArray in = x;
@@ -292,9 +293,13 @@ final class OpsNetwork implements Network {
         for (int i = 0; i <= last; i++) {
             Conv c = convs.get(i);
             INDArray out = b.conv.get(i);
-            exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
-            if (i < last) {
-                Transforms.relu(out, false);
+            if (i == 0 && Im2colConvolution.suits(spec.imageShape().channels(), spec.kernel())) {
+                Im2colConvolution.convolve(in, c.w(), c.b(), out, i < last);
+            } else {
+                exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
+                if (i < last) {
+                    Transforms.relu(out, false);
+                }
             }
             in = out;
         }
