@@ -84,7 +84,8 @@ public final class Benchmark {
         Network fast = learner.model2(baseSpec, baseParams, targetClasses, HeadMode.FRESH, config.hyperparameters());
         LOG.info("model 2, featurized path");
         FeaturizedTraining featurized = learner.trainFeaturized(fast, target, config, quiet, () -> false);
-        phases.add(single("featurize", target.train().size() + target.test().size(), featurized.featurizeSeconds()));
+        phases.add(single("featurize", target.train().size(), featurized.featurizeSeconds()));
+        phases.add(single("featurize-validation", target.test().size(), featurized.validationFeaturizeSeconds()));
         phases.add(epochs("transfer-head", target.train().size(), featurized.head()));
 
         LOG.info("scratch baseline");

@@ -11,7 +11,8 @@ import java.util.Locale;
  *
  * @param base             the base model's epochs on the source classes
  * @param transfer         model 2's epochs on the target classes (head epochs on the featurized path)
- * @param featurizeSeconds time spent computing frozen activations once (0 on the plain path)
+ * @param featurizeSeconds time spent computing the training images' frozen activations once (0 on the plain
+ *                         path)
  * @param scratch          the baseline's epochs, or null when it was not trained
  * @param model2Summary    model 2's layers with frozen and trainable counts
  */

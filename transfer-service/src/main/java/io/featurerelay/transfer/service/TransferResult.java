@@ -14,7 +14,7 @@ import java.util.List;
  * @param head             fresh or reuse
  * @param transferHistory  model 2's epochs
  * @param scratchHistory   the baseline's epochs (empty without baseline)
- * @param featurizeSeconds time to compute frozen activations
+ * @param featurizeSeconds time to compute the training images' frozen activations
  * @param transferSeconds  model 2's whole training time
  * @param scratchSeconds   the baseline's training time
  * @param frozenParams     model 2's frozen parameters

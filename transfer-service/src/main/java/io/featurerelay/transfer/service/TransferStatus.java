@@ -22,8 +22,9 @@ import java.util.List;
  * @param transferHistory  model 2's epochs
  * @param scratchHistory   the baseline's epochs
  * @param comparison       both accuracies side by side, by epoch
- * @param featurizeSeconds time spent computing frozen activations once
- * @param transferSeconds  model 2's whole training time (featurizing included)
+ * @param featurizeSeconds time spent computing the training images' frozen activations once (the test
+ *                         images', for validation, count as validation does: not at all)
+ * @param transferSeconds  model 2's whole training time (featurizing the training images included)
  * @param scratchSeconds   the baseline's training time
  * @param summary          model 2's layers, frozen and trainable
  * @param lineage          the base model: id, SHA-256, source classes, its history
