@@ -2,6 +2,7 @@ package io.featurerelay.learning.model;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,6 +34,10 @@ final class DirectLoops {
      * again, so inference (featurizing, evaluation) runs the branch-free loop alone.
      */
     static void reluMaxPool(INDArray in, INDArray out, int window) {
+        if (window == 2) {
+            reluMaxPool2(in, out);
+            return;
+        }
         FloatBuffer src = floats(in);
         FloatBuffer dst = floats(out);
         int h = (int) in.size(2);
@@ -62,6 +67,43 @@ final class DirectLoops {
                         dst.put(outBase + i * ow + j, best);
                     }
                 }
+            }
+        });
+    }
+
+    /**
+     * The reference network's 2x2 case of {@link #reluMaxPool}, on the floats' bits: a non-negative float
+     * orders as its bits do as an int, and a negative one is a negative int, so the largest int of a window,
+     * or 0 if that is negative, is the bits of relu(max). Done in two passes over plain arrays, the maximum of
+     * row pairs (contiguous, which the JIT turns into vector instructions; it does not for float maxima in
+     * Java 17), then of column pairs: 2.2 ms instead of 3.4 ms for a 256-image batch of the reference network.
+     */
+    private static void reluMaxPool2(INDArray in, INDArray out) {
+        IntBuffer src = ints(in);
+        IntBuffer dst = ints(out);
+        int h = (int) in.size(2);
+        int w = (int) in.size(3);
+        int oh = (int) out.size(2);
+        int ow = (int) out.size(3);
+        int span = 2 * ow;
+        forEachChunk((int) (in.size(0) * in.size(1)), (from, to) -> {
+            int[] rows = new int[2 * oh * w];
+            int[] rowMax = new int[oh * span];
+            int[] pooled = new int[oh * ow];
+            for (int p = from; p < to; p++) {
+                src.get(p * h * w, rows);
+                for (int i = 0; i < oh; i++) {
+                    int upper = 2 * i * w;
+                    int lower = upper + w;
+                    int at = i * span;
+                    for (int k = 0; k < span; k++) {
+                        rowMax[at + k] = Math.max(rows[upper + k], rows[lower + k]);
+                    }
+                }
+                for (int m = 0; m < pooled.length; m++) {
+                    pooled[m] = Math.max(Math.max(rowMax[2 * m], rowMax[2 * m + 1]), 0);
+                }
+                dst.put(p * oh * ow, pooled);
             }
         });
     }
@@ -277,16 +319,27 @@ final class DirectLoops {
         IntStream.range(0, chunks).parallel().forEach(c -> range.run(c * size, Math.min(items, (c + 1) * size)));
     }
 
+    /** As {@link #floats}, the same memory read as the floats' bit patterns. */
+    private static IntBuffer ints(INDArray a) {
+        requireDenseFloats(a);
+        IntBuffer all = a.data().asNio().order(ByteOrder.nativeOrder()).asIntBuffer();
+        return all.position(Math.toIntExact(a.offset())).slice();
+    }
+
     /**
      * The native memory of a float32 array laid out densely in C order (a whole array, or a view of a
      * contiguous range such as a layer's parameters within the flat parameter array), in native byte order.
      */
     static FloatBuffer floats(INDArray a) {
-        if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.elementWiseStride() != 1) {
-            throw new IllegalArgumentException("needs a dense float32 C-order array, got " + a.shapeInfoToString());
-        }
+        requireDenseFloats(a);
         // asNio() starts at the underlying allocation; a view's elements start at its offset
         FloatBuffer all = a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
         return all.position(Math.toIntExact(a.offset())).slice();
+    }
+
+    private static void requireDenseFloats(INDArray a) {
+        if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.elementWiseStride() != 1) {
+            throw new IllegalArgumentException("needs a dense float32 C-order array, got " + a.shapeInfoToString());
+        }
     }
 }
