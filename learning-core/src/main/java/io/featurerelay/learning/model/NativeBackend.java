@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,6 +91,16 @@ public final class NativeBackend {
         net.output(images);
         LOG.info("ND4J warmed up in {} ms (libnd4j build {})", (System.nanoTime() - start) / 1_000_000,
                 describe(chosen));
+    }
+
+    /**
+     * Runs the native ops that the calling thread starts (oneDNN's, libnd4j's OpenMP loops) on at most
+     * {@code threads} threads: OpenMP keeps this per thread, so other threads keep theirs. For a pool of
+     * threads of one's own, which it then lives and dies with.
+     */
+    public static void limitCurrentThread(int threads) {
+        configure();
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(Math.max(1, threads));
     }
 
     /** The extension chosen by {@link #configure()}, or null before it ran. */

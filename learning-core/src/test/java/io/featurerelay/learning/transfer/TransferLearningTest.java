@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.featurerelay.learning.FashionMnistSample;
+import io.featurerelay.learning.dataset.ImageBatches;
 import io.featurerelay.learning.dataset.TrainTestSplit;
 import io.featurerelay.learning.model.Hyperparameters;
 import io.featurerelay.learning.model.ModelSpec;
@@ -24,6 +25,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Learning happens on real data: the committed Fashion-MNIST sample, one epoch each. The base network is
@@ -128,6 +131,37 @@ class TransferLearningTest {
         assertThat(plainHistory.last().validationAccuracy()).isGreaterThan(0.60);
         assertThat(fastTraining.head().last().validationAccuracy())
                 .isCloseTo(plainHistory.last().validationAccuracy(), org.assertj.core.data.Offset.offset(0.005));
+    }
+
+    @Test
+    void featurizingInParallelWritesWhatOneThreadWrites() {
+        TransferLearner learner = new TransferLearner(FACTORY);
+        Network model2 = learner.model2(baseSpec, baseParameters(), 5, HeadMode.FRESH, ONE_EPOCH.hyperparameters());
+        // 2,000 images: 8 batches of 256, the last one short, over 3 workers
+        INDArray one = learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 1, () -> false);
+        INDArray three = learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 3, () -> false);
+
+        assertThat(three.shape()).isEqualTo(new long[] {2000, baseSpec.featureSize()});
+        assertThat(three.dataType()).isEqualTo(DataType.HALF);
+        assertThat(three.equals(one)).isTrue();
+        // and they are the network's own activations, row by row
+        INDArray direct = model2.featureActivations(ImageBatches.batch(target.train(), new int[] {0, 1999})
+                .getFeatures());
+        assertThat(three.getRow(1999).castTo(DataType.FLOAT).sub(direct.getRow(1)).amaxNumber().doubleValue())
+                .isLessThan(1e-2);
+        assertThat(three.getRow(0).castTo(DataType.FLOAT).sub(direct.getRow(0)).amaxNumber().doubleValue())
+                .isLessThan(1e-2);
+    }
+
+    @Test
+    void cancellingStopsEveryFeaturizingWorker() {
+        TransferLearner learner = new TransferLearner(FACTORY);
+        Network model2 = learner.model2(baseSpec, baseParameters(), 5, HeadMode.FRESH, ONE_EPOCH.hyperparameters());
+        AtomicInteger polls = new AtomicInteger();
+        assertThatThrownBy(() -> learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 2,
+                () -> polls.incrementAndGet() > 3)).isInstanceOf(TrainingCancelledException.class);
+        // each worker stops at its next batch: at most the batches already begun were computed
+        assertThat(polls.get()).isLessThanOrEqualTo(6);
     }
 
     @Test
