@@ -53,15 +53,9 @@ final class DirectLoops {
                     for (int j = 0; j < ow; j++) {
                         int first = row + j * window;
                         float best = 0f;
-                        if (window == 2) {
-                            // the reference network's case, unrolled; Math.max compiles without branches
-                            best = Math.max(Math.max(Math.max(src.get(first), src.get(first + 1)),
-                                    Math.max(src.get(first + w), src.get(first + w + 1))), 0f);
-                        } else {
-                            for (int di = 0; di < window; di++) {
-                                for (int dj = 0; dj < window; dj++) {
-                                    best = Math.max(best, src.get(first + di * w + dj));
-                                }
+                        for (int di = 0; di < window; di++) {
+                            for (int dj = 0; dj < window; dj++) {
+                                best = Math.max(best, src.get(first + di * w + dj));
                             }
                         }
                         dst.put(outBase + i * ow + j, best);

@@ -84,7 +84,6 @@ final class Im2colConvolution {
                                 w, patch, patches.position(col), positions, 0f,
                                 target.position(outBase + col), positions);
                     }
-                    patches.position(0);
                     for (int f = 0; f < filters; f++) {
                         int at = (int) outBase + f * positions;
                         dst.get(at, plane);
