@@ -1,2 +1,5 @@
-/** Job states shared by the services, and durable JSON files for what must survive a restart. */
+/**
+ * The one job machinery of both services: jobs, their artifacts and their Kafka records in PostgreSQL, claimed
+ * under leases by any replica, resumed from checkpoints by another when one dies.
+ */
 package io.featurerelay.service.jobs;

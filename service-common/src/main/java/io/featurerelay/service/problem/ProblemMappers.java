@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.featurerelay.service.jobs.Database;
+import io.featurerelay.service.jobs.StoreUnavailableException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
@@ -74,8 +76,20 @@ public class ProblemMappers {
         return respond(400, "Malformed JSON", e.getOriginalMessage(), uri, null);
     }
 
+    /** The database is away: the request may succeed later, and nothing was changed. */
+    @ServerExceptionMapper
+    public Response storeUnavailable(StoreUnavailableException e, UriInfo uri) {
+        LOG.warnf("request refused, the database is unavailable: %s", e.getMessage());
+        Response problem = respond(503, "Service Unavailable",
+                "the service's database is unavailable; nothing was changed, try again shortly", uri, null);
+        return Response.fromResponse(problem).header("Retry-After", "5").build();
+    }
+
     @ServerExceptionMapper
     public Response unexpected(RuntimeException e, UriInfo uri) {
+        if (Database.unavailable(e)) {
+            return storeUnavailable(new StoreUnavailableException(e.getMessage(), e), uri);
+        }
         LOG.error("unexpected failure", e);
         return respond(500, "Internal Server Error", "the server failed; see its log", uri, null);
     }

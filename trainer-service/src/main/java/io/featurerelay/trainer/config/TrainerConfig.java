@@ -18,9 +18,13 @@ public interface TrainerConfig {
     /** Directory of the dataset's files when a request names none; absent: the dataset's own default. */
     Optional<Path> dataDir();
 
-    /** Where each job keeps its status, full model and envelope (survives restarts). */
-    @WithDefault("data/trainer-store")
-    Path storeDir();
+    /** Largest checkpoint a resumed job reads back (parameters and optimizer state of one network). */
+    @WithDefault("268435456")
+    long maxCheckpointBytes();
+
+    /** Largest envelope the outbox sends (the broker's message size limit). */
+    @WithDefault("10485760")
+    long maxEnvelopeBytes();
 
     /** Largest number of epochs a request may ask for. */
     @WithDefault("50")
@@ -36,11 +40,11 @@ public interface TrainerConfig {
     /** HMAC-SHA256 key signing every envelope; absent: envelopes go unsigned. */
     Optional<String> signingKey();
 
-    /** Jobs that train at the same time. */
+    /** Jobs that train at the same time on each replica. */
     @WithDefault("1")
     int concurrency();
 
-    /** Jobs that may wait for a worker; one more gets 429. */
+    /** Jobs that may wait for a worker, over all replicas; one more gets 429. */
     @WithDefault("8")
     int queueSize();
 

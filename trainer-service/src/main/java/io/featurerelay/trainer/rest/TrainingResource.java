@@ -11,6 +11,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
 import jakarta.ws.rs.core.UriInfo;
 import java.util.List;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -59,7 +60,8 @@ public class TrainingResource {
     @Produces("application/zip")
     @Operation(summary = "Download the full trained model (DL4J model zip)")
     public Response model(@PathParam("id") String id) {
-        return Response.ok(service.model(id).toFile())
+        service.requireArtifact(id, TrainingService.modelArtifact(), "saved model");
+        return Response.ok((StreamingOutput) out -> service.download(id, TrainingService.modelArtifact(), out))
                 .header("Content-Disposition", "attachment; filename=\"" + id + ".zip\"").build();
     }
 
@@ -68,7 +70,8 @@ public class TrainingResource {
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     @Operation(summary = "Download the FeatureWeights envelope that was published")
     public Response envelope(@PathParam("id") String id) {
-        return Response.ok(service.envelope(id).toFile())
+        service.requireArtifact(id, TrainingService.envelopeArtifact(), "envelope");
+        return Response.ok((StreamingOutput) out -> service.download(id, TrainingService.envelopeArtifact(), out))
                 .header("Content-Disposition", "attachment; filename=\"" + id + ".frw\"").build();
     }
 }

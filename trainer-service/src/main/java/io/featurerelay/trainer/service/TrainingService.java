@@ -1,26 +1,13 @@
 package io.featurerelay.trainer.service;
 
-import io.featurerelay.learning.dataset.DatasetException;
-import io.featurerelay.learning.dataset.DatasetKind;
-import io.featurerelay.learning.dataset.TrainTestSplit;
-import io.featurerelay.learning.model.Hyperparameters;
-import io.featurerelay.learning.model.ModelSpec;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.model.NativeBackend;
-import io.featurerelay.learning.model.Network;
-import io.featurerelay.learning.model.NetworkFactory;
-import io.featurerelay.learning.model.Optimizer;
-import io.featurerelay.learning.training.BatchProgress;
-import io.featurerelay.learning.training.EpochResult;
-import io.featurerelay.learning.training.Trainer;
-import io.featurerelay.learning.training.TrainingCancelledException;
-import io.featurerelay.learning.training.TrainingConfig;
-import io.featurerelay.learning.training.TrainingData;
-import io.featurerelay.learning.training.TrainingHistory;
-import io.featurerelay.learning.training.TrainingListener;
-import io.featurerelay.learning.wire.DatasetInfo;
-import io.featurerelay.learning.wire.FeatureWeightsCodec;
-import io.featurerelay.service.jobs.DurableFiles;
+import io.featurerelay.service.jobs.JobMachinery;
+import io.featurerelay.service.jobs.JobRecord;
 import io.featurerelay.service.jobs.JobState;
+import io.featurerelay.service.jobs.OutboxRecord;
+import io.featurerelay.service.jobs.OutboxRelay;
+import io.featurerelay.service.jobs.ReplicaConfig;
 import io.featurerelay.service.metrics.RunMetrics;
 import io.featurerelay.service.problem.ProblemException;
 import io.featurerelay.trainer.config.TrainerConfig;
@@ -28,322 +15,190 @@ import io.featurerelay.trainer.messaging.FeatureWeightsPublisher;
 import io.featurerelay.trainer.rest.TrainingRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 /**
- * Training jobs: validated, queued on a bounded worker pool (never the event loop), trained, stored, and
- * their envelopes published until Kafka acknowledges them, across restarts too.
+ * Training jobs on the shared job table: validated and queued by any replica, claimed and trained by whichever
+ * replica has a free worker, their envelopes published from the outbox until Kafka acknowledges them; every
+ * query answers from the table, so every replica gives the same answer.
  */
 @ApplicationScoped
 public class TrainingService {
 
     private static final Logger LOG = Logger.getLogger(TrainingService.class);
-    static final String ROLE = "base";
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
-    private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Serialises the queue-size check and the insert over all replicas (a transaction-scoped advisory lock). */
+    private static final long SUBMIT_LOCK = 0x5452_4149_4e45_5231L;
 
     private final TrainerConfig config;
-    private final ModelStore store;
-    private final FeatureWeightsPublisher publisher;
-    private final MeterRegistry registry;
-    private final RunMetrics runMetrics;
     private final RequestValidator validator;
-    private final NetworkFactory factory = NetworkFactory.standard();
-    private final FeatureWeightsCodec codec = new FeatureWeightsCodec();
-    private final Map<String, TrainingJob> jobs = new ConcurrentHashMap<>();
+    private final JobMachinery jobs;
+    private final TrainingJobHandler handler;
     private final Counter published;
     private final Counter publishFailures;
-    private ThreadPoolExecutor workers;
-    private ScheduledExecutorService retries;
 
-    public TrainingService(TrainerConfig config, ModelStore store, FeatureWeightsPublisher publisher,
-            MeterRegistry registry) {
+    public TrainingService(TrainerConfig config, DataSource dataSource, ObjectMapper json, ReplicaConfig replica,
+            FeatureWeightsPublisher publisher, MeterRegistry registry) {
         this.config = config;
-        this.store = store;
-        this.publisher = publisher;
-        this.registry = registry;
-        this.runMetrics = new RunMetrics(registry, config.keptRuns());
         this.validator = new RequestValidator(config);
+        this.handler = new TrainingJobHandler(config, new RunMetrics(registry, config.keptRuns()));
         this.published = Counter.builder("featurerelay.envelopes.published")
                 .description("FeatureWeights envelopes acknowledged by Kafka").register(registry);
         this.publishFailures = Counter.builder("featurerelay.envelopes.publish.failures")
                 .description("Failed attempts to publish an envelope (each is retried)").register(registry);
-        for (JobState s : JobState.values()) {
-            registry.gauge("featurerelay.jobs", Tags.of("state", s.name()), this, svc -> svc.count(s));
-        }
+        this.jobs = new JobMachinery(dataSource, json, replica, registry, new JobMachinery.Parts("training",
+                config.concurrency(), handler, publisher, new PublishedEnvelope(), config.publish().initialBackoff(),
+                config.publish().maxBackoff(), config.maxEnvelopeBytes()));
+        handler.outbox(jobs.outbox(), jobs::recordAdded);
     }
 
     void onStart(@Observes StartupEvent event) {
         // native libraries and the training path loaded now, not in the first job's time
         NativeBackend.warmUp();
-        AtomicInteger threads = new AtomicInteger();
-        workers = new ThreadPoolExecutor(config.concurrency(), config.concurrency(), 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(Math.max(1, config.queueSize())),
-                r -> daemon(new Thread(r, "training-worker-" + threads.incrementAndGet())));
-        retries = Executors.newSingleThreadScheduledExecutor(r -> daemon(new Thread(r, "envelope-publisher")));
-        recover();
+        jobs.start();
         if (config.autostart()) {
             TrainingStatus s = submit(null);
             LOG.infof("autostart: queued training %s", s.id());
         }
     }
 
-    /** Daemon threads: a training in progress must not keep a stopping JVM alive. */
-    private static Thread daemon(Thread t) {
-        t.setDaemon(true);
-        return t;
-    }
-
-    /**
-     * Running jobs stay RUNNING in the store and are reported as interrupted at the next start; stored
-     * envelopes not yet acknowledged are published again then.
-     */
+    /** Running jobs go back to the queue: another replica (or this one, restarted) resumes them. */
     void onStop(@Observes ShutdownEvent event) {
-        if (workers != null) {
-            workers.shutdownNow();
-            retries.shutdownNow();
-        }
+        jobs.close();
     }
 
-    /** Jobs of an earlier run: finished ones are listed again, pending envelopes are published again. */
-    private void recover() {
-        for (TrainingStatus status : store.loadAll()) {
-            TrainingJob job = TrainingJob.restore(status);
-            jobs.put(job.id(), job);
-            switch (status.state()) {
-                case QUEUED, RUNNING -> {
-                    job.finish(JobState.FAILED, "the trainer stopped before this job finished; submit it again");
-                    store.saveStatus(job);
-                }
-                case PUBLISH_PENDING -> {
-                    LOG.infof("publishing the stored envelope of %s again", job.id());
-                    publish(job, config.publish().initialBackoff());
-                }
-                default -> {
-                }
-            }
-        }
+    public String replica() {
+        return jobs.settings().replicaId();
     }
 
     public TrainingStatus submit(TrainingRequest request) {
         TrainingParameters parameters = validator.validate(request);
         String id = "base-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
-        TrainingJob job = new TrainingJob(id, parameters, Instant.now());
-        jobs.put(id, job);
-        store.saveStatus(job);
-        try {
-            workers.execute(() -> run(job));
-        } catch (RejectedExecutionException e) {
-            jobs.remove(id);
-            store.delete(id);
+        boolean accepted = jobs.store().database().transaction(c -> {
+            if (queued(c) >= config.queueSize()) {
+                return false;
+            }
+            return jobs.store().insert(c, id, parameters, TrainingDetails.empty());
+        });
+        if (!accepted) {
             throw ProblemException.tooManyRequests("the training queue is full (" + config.queueSize()
                     + " waiting); try again when a job has finished");
         }
+        jobs.jobAdded();
         LOG.infof("queued training %s: %s", id, parameters);
-        return job.snapshot();
+        return get(id);
+    }
+
+    private static int queued(Connection c) throws SQLException {
+        try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+            lock.setLong(1, SUBMIT_LOCK);
+            lock.execute();
+        }
+        try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM jobs WHERE state = 'QUEUED'");
+                ResultSet r = s.executeQuery()) {
+            r.next();
+            return r.getInt(1);
+        }
     }
 
     public List<TrainingStatus> list() {
-        return jobs.values().stream().map(TrainingJob::snapshot)
-                .sorted(Comparator.comparing(TrainingStatus::createdAt).reversed()).toList();
+        return jobs.store().list().stream().map(this::status).toList();
     }
 
     public TrainingStatus get(String id) {
-        return job(id).snapshot();
+        return status(row(id));
     }
 
     public TrainingStatus cancel(String id) {
-        TrainingJob job = job(id);
-        if (!job.requestCancel()) {
-            throw ProblemException.conflict("training " + id + " is " + job.state() + " and can no longer be cancelled");
+        JobRecord before = row(id);
+        if (before.state() != JobState.QUEUED && before.state() != JobState.RUNNING) {
+            throw ProblemException.conflict("training " + id + " is " + before.state()
+                    + " and can no longer be cancelled");
         }
-        store.saveStatus(job);
-        return job.snapshot();
+        return status(jobs.store().requestCancel(id).orElseThrow(() -> ProblemException.notFound("training", id)));
     }
 
-    /** The saved full model of a finished training. */
-    public Path model(String id) {
-        job(id);
-        Path model = store.model(id);
-        if (!Files.exists(model)) {
-            throw new ProblemException(404, "Not found", "training " + id + " has no saved model (yet)", null);
-        }
-        return model;
+    /** Streams an artifact of a training to {@code out}; 404 when the training has none (yet). */
+    public void download(String id, String artifact, OutputStream out) {
+        jobs.artifacts().read(id, artifact, (in, bytes) -> in.transferTo(out));
     }
 
-    /** The stored envelope of a finished training. */
-    public Path envelope(String id) {
-        job(id);
-        Path envelope = store.envelope(id);
-        if (!Files.exists(envelope)) {
-            throw new ProblemException(404, "Not found", "training " + id + " has no envelope (yet)", null);
-        }
-        return envelope;
-    }
-
-    private TrainingJob job(String id) {
-        TrainingJob job = jobs.get(id);
-        if (job == null) {
-            throw ProblemException.notFound("training", id);
-        }
-        return job;
-    }
-
-    int count(JobState state) {
-        return (int) jobs.values().stream().filter(j -> j.state() == state).count();
-    }
-
-    private void run(TrainingJob job) {
-        if (!job.start()) {
-            return;
-        }
-        TrainingParameters p = job.parameters();
-        String id = job.id();
-        try {
-            store.saveStatus(job);
-            TrainTestSplit data = DatasetKind.byId(p.dataset()).orElseThrow()
-                    .load(Path.of(p.dataDir())).subset(p.classes());
-            ModelSpec spec = p.spec() != null ? p.spec() : ModelSpec.forInput(data.shape(), p.classes().size());
-            Hyperparameters hp = new Hyperparameters(Optimizer.byId(p.optimizer()).orElseThrow(), p.learningRate(),
-                    p.seed());
-            Network network = factory.create(spec, hp);
-            job.summary(network.summary());
-            runMetrics.parameters(id, ROLE, network.summary());
-            runMetrics.info(id, "kind", ROLE, "dataset", p.dataset(), "classes", p.classes().toString());
-            LOG.infof("training %s on %d images of %s, %d epochs", id, data.train().size(), data.classNames(),
-                    p.epochs());
-            TrainingHistory history = Trainer.train(network, TrainingData.of(data.train()),
-                    TrainingData.of(data.test()), new TrainingConfig(p.epochs(), p.batchSize(), hp),
-                    new JobListener(job), job::cancelRequested);
-            runMetrics.finished(id, ROLE, history.trainingSeconds(), history.imagesPerSecond(data.train().size()));
-
-            DurableFiles.write(store.model(id), network::save);
-            byte[] envelope = codec.encode(id, Instant.now(),
-                    new DatasetInfo(p.dataset(), p.classes(), data.classNames(), spec.inputShape(),
-                            DatasetInfo.PIXELS_OVER_255),
-                    spec, network.parameters(spec.parameterShapes().keySet()), history.epochs(),
-                    history.trainingSeconds());
-            String signature = config.signingKey()
-                    .map(k -> FeatureWeightsCodec.sign(envelope, k.getBytes(StandardCharsets.UTF_8))).orElse(null);
-            store.saveEnvelope(id, envelope, signature);
-            job.trained(history.trainingSeconds(), FeatureWeightsCodec.sha256(envelope));
-            store.saveStatus(job);
-            LOG.infof("training %s done: validation accuracy %.4f; envelope of %d bytes stored, publishing", id,
-                    history.last().validationAccuracy(), envelope.length);
-            publish(job, config.publish().initialBackoff());
-        } catch (TrainingCancelledException e) {
-            job.finish(JobState.CANCELLED, null);
-            LOG.infof("training %s cancelled", id);
-        } catch (DatasetException e) {
-            job.finish(JobState.FAILED, e.getMessage());
-            LOG.errorf("training %s failed: %s", id, e.getMessage());
-        } catch (Exception e) {
-            job.finish(JobState.FAILED, e.getClass().getSimpleName() + ": " + e.getMessage());
-            LOG.errorf(e, "training %s failed", id);
-        } finally {
-            if (job.state().isFinal()) {
-                finished(job);
-            }
+    /** Checks that {@code id} exists and has {@code artifact}, before a download's response starts. */
+    public void requireArtifact(String id, String artifact, String what) {
+        row(id);
+        if (!jobs.artifacts().exists(id, artifact)) {
+            throw new ProblemException(404, "Not found", "training " + id + " has no " + what + " (yet)", null);
         }
     }
 
-    private void finished(TrainingJob job) {
-        store.saveStatus(job);
-        registry.counter("featurerelay.jobs.finished", "outcome", job.state().name().toLowerCase()).increment();
+    public static String modelArtifact() {
+        return TrainingJobHandler.MODEL;
     }
 
-    /** Sends the stored envelope; on failure schedules another try with doubled back-off. */
-    private void publish(TrainingJob job, Duration backoff) {
-        byte[] envelope;
-        String signature;
-        try {
-            envelope = store.readEnvelope(job.id());
-            signature = store.readSignature(job.id()).orElse(null);
-        } catch (Exception e) {
-            job.finish(JobState.FAILED, "the stored envelope cannot be read: " + e.getMessage());
-            finished(job);
-            return;
-        }
-        int attempt = job.publishAttempted();
-        publisher.publish(job.id(), envelope, signature).whenComplete((delivery, failure) -> {
-            if (failure == null) {
-                job.published(new TrainingStatus.Published(delivery.topic(), delivery.partition(), delivery.offset(),
-                        Instant.now()));
-                published.increment();
-                finished(job);
-                LOG.infof("published %s to %s-%d at offset %d", job.id(), delivery.topic(), delivery.partition(),
-                        delivery.offset());
-            } else {
-                publishFailures.increment();
-                Duration next = backoff.multipliedBy(2).compareTo(config.publish().maxBackoff()) > 0
-                        ? config.publish().maxBackoff() : backoff.multipliedBy(2);
-                LOG.warnf("publishing %s failed (attempt %d: %s); retrying in %d ms", job.id(), attempt,
-                        failure.getMessage(), backoff.toMillis());
-                store.saveStatus(job);
-                try {
-                    retries.schedule(() -> publish(job, next), backoff.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (RejectedExecutionException shuttingDown) {
-                    LOG.infof("%s stays PUBLISH_PENDING; it is published again at the next start", job.id());
-                }
-            }
-        });
+    public static String envelopeArtifact() {
+        return TrainingJobHandler.ENVELOPE;
     }
 
-    /** Feeds a job's progress to its status, the metrics and (every 10 s) the log. */
-    private final class JobListener implements TrainingListener {
+    private JobRecord row(String id) {
+        return jobs.store().find(id).orElseThrow(() -> ProblemException.notFound("training", id));
+    }
 
-        private final TrainingJob job;
-        private long lastLog = System.nanoTime();
+    private TrainingStatus status(JobRecord row) {
+        return TrainingStatus.of(row, jobs.store().read(row.parameters(), TrainingParameters.class),
+                jobs.store().read(row.details(), TrainingDetails.class));
+    }
 
-        JobListener(TrainingJob job) {
-            this.job = job;
+    /** The job's bookkeeping once Kafka has its envelope: SUCCEEDED with where it landed. */
+    private final class PublishedEnvelope implements OutboxRelay.PublishedHook {
+
+        @Override
+        public void published(Connection c, OutboxRecord record, OutboxRelay.Delivery delivery) throws SQLException {
+            JobRecord row = jobs.store().find(c, record.jobId()).orElseThrow();
+            TrainingDetails details = jobs.store().read(row.details(), TrainingDetails.class)
+                    .published(new TrainingStatus.Published(delivery.topic(), delivery.partition(), delivery.offset(),
+                            Instant.now()));
+            jobs.store().finishUnowned(c, record.jobId(), JobState.PUBLISH_PENDING, JobState.SUCCEEDED, null,
+                    details);
+            published.increment();
+            LOG.infof("published %s to %s-%d at offset %d", record.jobId(), delivery.topic(), delivery.partition(),
+                    delivery.offset());
         }
 
         @Override
-        public void onBatch(BatchProgress progress) {
-            job.progress(progress);
-            runMetrics.progress(job.id(), ROLE, progress);
-            long now = System.nanoTime();
-            if (now - lastLog > LOG_INTERVAL_NANOS) {
-                lastLog = now;
-                LOG.infof("training %s: epoch %d/%d batch %d/%d, %.0f images/s, ETA %.0f s", job.id(),
-                        progress.epoch(), progress.epochs(), progress.batch(), progress.batches(),
-                        progress.imagesPerSecond(), progress.etaSeconds());
+        public void failed(OutboxRecord record, Throwable failure) {
+            publishFailures.increment();
+            try {
+                jobs.store().database().transaction(c -> {
+                    JobRecord row = jobs.store().find(c, record.jobId()).orElseThrow();
+                    TrainingDetails details = jobs.store().read(row.details(), TrainingDetails.class).publishFailed();
+                    try (PreparedStatement s = c.prepareStatement(
+                            "UPDATE jobs SET details = ?::jsonb WHERE id = ? AND state = 'PUBLISH_PENDING'")) {
+                        s.setString(1, jobs.store().json().writeValueAsString(details));
+                        s.setString(2, record.jobId());
+                        return s.executeUpdate();
+                    }
+                });
+            } catch (RuntimeException e) {
+                LOG.debugf("publish attempt of %s not counted: %s", record.jobId(), e.getMessage());
             }
-        }
-
-        @Override
-        public void onEpoch(EpochResult result) {
-            job.epoch(result);
-            runMetrics.epoch(job.id(), ROLE, result);
-            store.saveStatus(job);
         }
     }
 }

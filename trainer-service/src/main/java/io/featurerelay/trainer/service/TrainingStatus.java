@@ -2,12 +2,13 @@ package io.featurerelay.trainer.service;
 
 import io.featurerelay.learning.model.ModelSummary;
 import io.featurerelay.learning.training.EpochResult;
+import io.featurerelay.service.jobs.JobRecord;
 import io.featurerelay.service.jobs.JobState;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * A training job as the API shows it and as its store keeps it.
+ * A training job as the API shows it: its row in the job table with the details it recorded.
  *
  * @param id              base model id
  * @param state           QUEUED, RUNNING, PUBLISH_PENDING, SUCCEEDED, FAILED or CANCELLED
@@ -23,11 +24,22 @@ import java.util.List;
  * @param envelopeSha256  SHA-256 of the published envelope
  * @param publishAttempts sends to Kafka so far
  * @param published       where the envelope landed
+ * @param replica         the replica running it now (null while it waits or after it ended)
+ * @param attempts        claims by a replica so far: above 1, it was resumed from a checkpoint
  */
 public record TrainingStatus(String id, JobState state, String error, TrainingParameters parameters,
         Instant createdAt, Instant startedAt, Instant finishedAt, Progress progress, List<EpochResult> history,
         ModelSummary summary, Double trainingSeconds, String envelopeSha256, int publishAttempts,
-        Published published) {
+        Published published, String replica, int attempts) {
+
+    /** The API's view of a job row. */
+    static TrainingStatus of(JobRecord row, TrainingParameters parameters, TrainingDetails d) {
+        TrainingDetails details = d == null ? TrainingDetails.empty() : d;
+        return new TrainingStatus(row.id(), row.state(), row.error(), parameters, row.createdAt(), row.startedAt(),
+                row.finishedAt(), details.progress(), details.history(), details.summary(), details.trainingSeconds(),
+                details.envelopeSha256(), details.publishAttempts(), details.published(), row.owner(),
+                row.attempts());
+    }
 
     /**
      * @param epoch           current epoch, 1-based

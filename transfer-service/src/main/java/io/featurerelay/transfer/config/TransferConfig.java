@@ -11,10 +11,6 @@ import java.util.Optional;
 @ConfigMapping(prefix = "transfer")
 public interface TransferConfig {
 
-    /** Where received base models and transfer jobs are kept (survives restarts). */
-    @WithDefault("data/transfer-store")
-    Path storeDir();
-
     /**
      * HMAC-SHA256 keys accepted (comma-separated); when any is set, every envelope must carry a signature made
      * with one of them. More than one during a key rotation: add the new key here, switch the trainer's
@@ -29,11 +25,11 @@ public interface TransferConfig {
     /** The target tasks every received base model feeds, by name (e.g. {@code transfer.targets.default.*}). */
     Map<String, TargetTask> targets();
 
-    /** Jobs that train at the same time. */
+    /** Jobs that train at the same time on each replica. */
     @WithDefault("1")
     int concurrency();
 
-    /** Jobs that may wait for a worker; one more gets 429 (automatic jobs wait regardless). */
+    /** Jobs that may wait for a worker, over all replicas; a re-run beyond it gets 429 (automatic jobs wait regardless). */
     @WithDefault("16")
     int queueSize();
 

@@ -2,7 +2,8 @@ package io.featurerelay.transfer.messaging;
 
 import io.featurerelay.learning.wire.EnvelopeException;
 import io.featurerelay.service.messaging.FeatureWeightsTopic;
-import io.featurerelay.transfer.service.TransferService;
+import io.featurerelay.service.jobs.Database;
+import io.featurerelay.transfer.service.BaseModelIntake;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
@@ -39,18 +40,21 @@ public class FeatureWeightsConsumer {
             "malformed-header", "checksum-mismatch", "missing-signature", "bad-signature", "architecture-mismatch",
             STORE_FAILED);
 
-    private final TransferService service;
+    private final BaseModelIntake service;
     private final MeterRegistry registry;
     private final Counter accepted;
     private final Counter duplicates;
+    private final Counter storeRetries;
 
-    public FeatureWeightsConsumer(TransferService service, MeterRegistry registry) {
+    public FeatureWeightsConsumer(BaseModelIntake service, MeterRegistry registry) {
         this.service = service;
         this.registry = registry;
         this.accepted = Counter.builder("featurerelay.envelopes.accepted")
                 .description("Envelopes verified and stored").register(registry);
         this.duplicates = Counter.builder("featurerelay.envelopes.duplicates")
                 .description("Envelopes received again (no new job)").register(registry);
+        this.storeRetries = Counter.builder("featurerelay.envelopes.store.retries")
+                .description("Tries to store a valid envelope while the database was unavailable").register(registry);
         // every reason has a series from the start, so that rates and alerts see 0 rather than nothing
         REASONS.forEach(this::rejected);
     }
@@ -67,15 +71,32 @@ public class FeatureWeightsConsumer {
         String key = meta == null ? null : (String) meta.getKey();
         String signature = meta == null ? null : header(meta, FeatureWeightsTopic.SIGNATURE_HEADER);
         String where = meta == null ? "" : meta.getTopic() + "-" + meta.getPartition() + "@" + meta.getOffset();
-        try {
-            TransferService.Receipt receipt = service.receive(key, message.getPayload(), signature);
-            (receipt == TransferService.Receipt.ACCEPTED ? accepted : duplicates).increment();
-            return message.ack();
-        } catch (EnvelopeException e) {
-            return reject(message, e.reason(), e, where);
-        } catch (Exception e) {
-            LOG.errorf(e, "record %s could not be stored", where);
-            return reject(message, STORE_FAILED, e, where);
+        long backoff = 500;
+        while (true) {
+            try {
+                BaseModelIntake.Receipt receipt = service.receive(key, message.getPayload(), signature);
+                (receipt == BaseModelIntake.Receipt.ACCEPTED ? accepted : duplicates).increment();
+                return message.ack();
+            } catch (EnvelopeException e) {
+                return reject(message, e.reason(), e, where);
+            } catch (RuntimeException e) {
+                if (!Database.unavailable(e)) {
+                    LOG.errorf(e, "record %s could not be stored", where);
+                    return reject(message, STORE_FAILED, e, where);
+                }
+                // a valid record is never dead-lettered for our own outage: this partition waits until the
+                // database is back (readiness is down meanwhile), then the record is stored once
+                storeRetries.increment();
+                LOG.warnf("record %s waits for the database (%s); retrying in %d ms", where, e.getMessage(), backoff);
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException stopping) {
+                    Thread.currentThread().interrupt();
+                    // never acknowledged: the offset stays uncommitted and the record comes again after the restart
+                    return new java.util.concurrent.CompletableFuture<>();
+                }
+                backoff = Math.min(backoff * 2, 10_000);
+            }
         }
     }
 

@@ -1,37 +1,49 @@
 package io.featurerelay.transfer.messaging;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.featurerelay.service.jobs.OutboxRecord;
+import io.featurerelay.service.jobs.OutboxRelay;
+import io.smallrye.reactive.messaging.OutgoingMessageMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
-/** Sends each finished transfer's result record (JSON, key = run id) to {@code transfer-results}. */
+/**
+ * Sends each finished transfer's result record (JSON, key = run id) from the outbox to {@code transfer-results};
+ * completes with where Kafka put it, or fails so that the outbox retries it.
+ */
 @ApplicationScoped
-public class TransferResultPublisher {
+public class TransferResultPublisher implements OutboxRelay.RecordSender {
 
     public static final String CHANNEL = "transfer-results";
 
     private final Emitter<String> emitter;
-    private final ObjectMapper json;
 
-    public TransferResultPublisher(@Channel(CHANNEL) Emitter<String> emitter, ObjectMapper json) {
+    public TransferResultPublisher(@Channel(CHANNEL) Emitter<String> emitter) {
         this.emitter = emitter;
-        this.json = json;
     }
 
-    /** Completes when Kafka has the record. */
-    public CompletionStage<Void> publish(String runId, Object result) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
+    @Override
+    public CompletionStage<OutboxRelay.Delivery> send(OutboxRecord record, byte[] value) {
+        CompletableFuture<OutboxRelay.Delivery> done = new CompletableFuture<>();
+        OutgoingMessageMetadata<RecordMetadata> result = new OutgoingMessageMetadata<>();
         try {
-            Message<String> message = Message.of(json.writeValueAsString(result))
-                    .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(runId).build())
+            Message<String> message = Message.of(new String(value, StandardCharsets.UTF_8))
+                    .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(record.key()).build())
+                    .addMetadata(result)
                     .withAck(() -> {
-                        done.complete(null);
+                        RecordMetadata r = result.getResult();
+                        if (r == null) {
+                            done.completeExceptionally(new IllegalStateException(
+                                    "Kafka acknowledged " + record.key() + " without its record metadata"));
+                        } else {
+                            done.complete(new OutboxRelay.Delivery(r.topic(), r.partition(), r.offset()));
+                        }
                         return CompletableFuture.completedFuture(null);
                     })
                     .withNack(t -> {
@@ -39,7 +51,7 @@ public class TransferResultPublisher {
                         return CompletableFuture.completedFuture(null);
                     });
             emitter.send(message);
-        } catch (JsonProcessingException | RuntimeException e) {
+        } catch (RuntimeException e) {
             done.completeExceptionally(e);
         }
         return done;

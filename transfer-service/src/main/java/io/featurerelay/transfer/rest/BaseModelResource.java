@@ -1,7 +1,7 @@
 package io.featurerelay.transfer.rest;
 
 import io.featurerelay.transfer.service.BaseModel;
-import io.featurerelay.transfer.service.TransferService;
+import io.featurerelay.transfer.service.TransferQueries;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -13,9 +13,9 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Produces(MediaType.APPLICATION_JSON)
 public class BaseModelResource {
 
-    private final TransferService service;
+    private final TransferQueries service;
 
-    public BaseModelResource(TransferService service) {
+    public BaseModelResource(TransferQueries service) {
         this.service = service;
     }
 

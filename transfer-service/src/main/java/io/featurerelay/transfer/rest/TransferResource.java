@@ -2,7 +2,9 @@ package io.featurerelay.transfer.rest;
 
 import io.featurerelay.transfer.service.Prediction;
 import io.featurerelay.transfer.service.RerunValidator;
-import io.featurerelay.transfer.service.TransferService;
+import io.featurerelay.transfer.service.PredictionService;
+import io.featurerelay.transfer.service.TransferJobs;
+import io.featurerelay.transfer.service.TransferQueries;
 import io.featurerelay.transfer.service.TransferStatus;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -13,6 +15,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
 import jakarta.ws.rs.core.UriInfo;
 import java.util.List;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -22,32 +25,36 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Produces(MediaType.APPLICATION_JSON)
 public class TransferResource {
 
-    private final TransferService service;
+    private final TransferQueries queries;
+    private final TransferJobs jobs;
+    private final PredictionService predictions;
 
-    public TransferResource(TransferService service) {
-        this.service = service;
+    public TransferResource(TransferQueries queries, TransferJobs jobs, PredictionService predictions) {
+        this.queries = queries;
+        this.jobs = jobs;
+        this.predictions = predictions;
     }
 
     @GET
     @Operation(summary = "All transfers, newest first")
     public List<TransferStatus> list() {
-        return service.list();
+        return queries.list();
     }
 
     @GET
     @Path("{id}")
     @Operation(summary = "State, progress, model 2 and baseline histories side by side, summary, base lineage")
     public TransferStatus get(@PathParam("id") String id) {
-        return service.get(id);
+        return queries.get(id);
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Re-run from a stored base model with other classes, epochs or head mode")
     public Response rerun(TransferRequest request, UriInfo uri) {
-        var parameters = RerunValidator.validate(request, service.defaultTarget(), service.config().maxEpochs(),
-                service.config().maxBatchSize());
-        TransferStatus status = service.rerun(parameters, request.baseModelId());
+        var parameters = RerunValidator.validate(request, jobs.defaultTarget(), jobs.config().maxEpochs(),
+                jobs.config().maxBatchSize());
+        TransferStatus status = jobs.rerun(parameters, request.baseModelId());
         return Response.accepted(status).location(uri.getAbsolutePathBuilder().path(status.id()).build()).build();
     }
 
@@ -55,7 +62,7 @@ public class TransferResource {
     @Path("{id}")
     @Operation(summary = "Cancel a queued or running transfer")
     public TransferStatus cancel(@PathParam("id") String id) {
-        return service.cancel(id);
+        return jobs.cancel(id);
     }
 
     @GET
@@ -63,7 +70,8 @@ public class TransferResource {
     @Produces("application/zip")
     @Operation(summary = "Download model 2 (DL4J model zip, frozen feature layers included)")
     public Response model(@PathParam("id") String id) {
-        return Response.ok(service.model2File(id).toFile())
+        queries.requireModel2(id);
+        return Response.ok((StreamingOutput) out -> queries.downloadModel2(id, out))
                 .header("Content-Disposition", "attachment; filename=\"" + id + "-model2.zip\"").build();
     }
 
@@ -72,6 +80,6 @@ public class TransferResource {
     @Consumes({"image/png", "image/jpeg", MediaType.APPLICATION_OCTET_STREAM})
     @Operation(summary = "Classify a PNG or JPEG image with model 2: classes with probabilities, top first")
     public Prediction predict(@PathParam("id") String id, byte[] image) {
-        return service.predict(id, image);
+        return predictions.predict(id, image);
     }
 }

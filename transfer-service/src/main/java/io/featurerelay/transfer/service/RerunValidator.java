@@ -68,7 +68,7 @@ public final class RerunValidator {
         if (!(learningRate > 0 && learningRate <= 10)) {
             throw ProblemException.invalidField("learningRate", "learningRate must be in (0, 10], got " + learningRate);
         }
-        return new TransferParameters(TransferService.MANUAL, kind.id(), dataDir.toString(), List.copyOf(classes),
+        return new TransferParameters(TransferJobs.MANUAL, kind.id(), dataDir.toString(), List.copyOf(classes),
                 epochs, batchSize, head.toLowerCase(), r.baseline() != null ? r.baseline() : defaults.baseline(),
                 r.featurized() != null ? r.featurized() : defaults.featurized(), optimizer.toLowerCase(),
                 learningRate, r.seed() != null ? r.seed() : defaults.seed());

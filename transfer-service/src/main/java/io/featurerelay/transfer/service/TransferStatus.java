@@ -2,12 +2,14 @@ package io.featurerelay.transfer.service;
 
 import io.featurerelay.learning.model.ModelSummary;
 import io.featurerelay.learning.training.EpochResult;
+import io.featurerelay.service.jobs.JobRecord;
 import io.featurerelay.service.jobs.JobState;
+import java.util.ArrayList;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * A transfer job as the API shows it and as the store keeps it.
+ * A transfer job as the API shows it: its row in the job table with the details it recorded.
  *
  * @param id               transfer run id
  * @param baseModelId      the base model it starts from
@@ -29,12 +31,29 @@ import java.util.List;
  * @param summary          model 2's layers, frozen and trainable
  * @param lineage          the base model: id, SHA-256, source classes, its history
  * @param resultPublished  whether the result record reached transfer-results
+ * @param replica          the replica running it now (null while it waits or after it ended)
+ * @param attempts         claims by a replica so far: above 1, it was resumed from a checkpoint
  */
 public record TransferStatus(String id, String baseModelId, JobState state, String error,
         TransferParameters parameters, List<String> classNames, Instant createdAt, Instant startedAt,
         Instant finishedAt, Progress progress, List<EpochResult> transferHistory, List<EpochResult> scratchHistory,
         List<EpochComparison> comparison, Double featurizeSeconds, Double transferSeconds, Double scratchSeconds,
-        ModelSummary summary, BaseModel lineage, boolean resultPublished) {
+        ModelSummary summary, BaseModel lineage, boolean resultPublished, String replica, int attempts) {
+
+    /** The API's view of a job row. */
+    static TransferStatus of(JobRecord row, TransferParameters parameters, TransferDetails d) {
+        List<EpochComparison> comparison = new ArrayList<>();
+        int epochs = Math.max(d.transferHistory().size(), d.scratchHistory().size());
+        for (int i = 0; i < epochs; i++) {
+            comparison.add(new EpochComparison(i + 1,
+                    i < d.transferHistory().size() ? d.transferHistory().get(i).validationAccuracy() : null,
+                    i < d.scratchHistory().size() ? d.scratchHistory().get(i).validationAccuracy() : null));
+        }
+        return new TransferStatus(row.id(), d.lineage() == null ? null : d.lineage().id(), row.state(), row.error(),
+                parameters, d.classNames(), row.createdAt(), row.startedAt(), row.finishedAt(), d.progress(),
+                d.transferHistory(), d.scratchHistory(), comparison, d.featurizeSeconds(), d.transferSeconds(),
+                d.scratchSeconds(), d.summary(), d.lineage(), d.resultPublished(), row.owner(), row.attempts());
+    }
 
     /** Progress of the model that is training now ({@code role} transfer or scratch; featurizing: batch 0). */
     public record Progress(String role, String phase, int epoch, int epochs, int batch, int batches,

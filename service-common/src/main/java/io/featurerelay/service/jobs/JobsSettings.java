@@ -1,0 +1,14 @@
+package io.featurerelay.service.jobs;
+
+import java.time.Duration;
+
+/**
+ * How a replica takes part in the shared job table.
+ *
+ * @param replicaId    unique among the replicas that are up (the pod name on Kubernetes)
+ * @param lease        how long a claimed job stays this replica's without a renewal (renewed every quarter of it)
+ * @param pollInterval how often an idle replica looks for waiting jobs
+ * @param maxAttempts  claims of one job before it fails (a job that kills every replica that runs it)
+ */
+public record JobsSettings(String replicaId, Duration lease, Duration pollInterval, int maxAttempts) {
+}

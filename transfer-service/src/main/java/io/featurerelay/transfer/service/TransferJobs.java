@@ -1,0 +1,209 @@
+package io.featurerelay.transfer.service;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.model.NativeBackend;
+import io.featurerelay.service.jobs.Database;
+import io.featurerelay.service.jobs.JobMachinery;
+import io.featurerelay.service.jobs.JobRecord;
+import io.featurerelay.service.jobs.JobState;
+import io.featurerelay.service.jobs.OutboxRecord;
+import io.featurerelay.service.jobs.OutboxRelay;
+import io.featurerelay.service.jobs.ReplicaConfig;
+import io.featurerelay.service.metrics.RunMetrics;
+import io.featurerelay.service.problem.ProblemException;
+import io.featurerelay.transfer.config.TransferConfig;
+import io.featurerelay.transfer.messaging.TransferResultPublisher;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.jboss.logging.Logger;
+
+/**
+ * Transfer jobs on the shared job table: created for every configured target of a received base model, or by a
+ * re-run request; claimed and trained by whichever replica has a free worker ({@link TransferJobHandler}); their
+ * result records published from the outbox. Also this replica's part in the machinery: start, stop, metrics.
+ */
+@ApplicationScoped
+public class TransferJobs {
+
+    private static final Logger LOG = Logger.getLogger(TransferJobs.class);
+    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+            .withZone(ZoneOffset.UTC);
+    /** Target names become parts of job ids. */
+    private static final Pattern TARGET_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,15}");
+    private static final long RERUN_LOCK = 0x5452_414e_5346_4552L;
+    static final String MANUAL = "manual";
+
+    private final TransferConfig config;
+    private final JobMachinery machinery;
+    private final BaseModelStore baseModels;
+
+    public TransferJobs(TransferConfig config, DataSource dataSource, ObjectMapper json, ReplicaConfig replica,
+            TransferResultPublisher results, MeterRegistry registry) {
+        this.config = config;
+        for (String name : config.targets().keySet()) {
+            if (!TARGET_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("transfer.targets." + name + ": a target name must be 1-16"
+                        + " lowercase letters, digits and dashes (it becomes part of job ids)");
+            }
+        }
+        Database database = new Database(dataSource);
+        this.baseModels = new BaseModelStore(database, json);
+        TransferJobHandler handler = new TransferJobHandler(config, baseModels,
+                new RunMetrics(registry, config.keptRuns()), json);
+        this.machinery = new JobMachinery(dataSource, json, replica, registry, new JobMachinery.Parts("transfer",
+                config.concurrency(), handler, results, new ResultPublished(), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), 1 << 20));
+        handler.outbox(machinery.outbox(), machinery::recordAdded);
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        NativeBackend.warmUp();
+        machinery.start();
+    }
+
+    /** Running jobs go back to the queue: another replica (or this one, restarted) resumes them. */
+    void onStop(@Observes ShutdownEvent event) {
+        machinery.close();
+    }
+
+    JobMachinery machinery() {
+        return machinery;
+    }
+
+    Database database() {
+        return machinery.store().database();
+    }
+
+    BaseModelStore baseModels() {
+        return baseModels;
+    }
+
+    void jobsAdded() {
+        machinery.jobAdded();
+    }
+
+    Map<String, TransferConfig.TargetTask> enabledTargets() {
+        Map<String, TransferConfig.TargetTask> out = new LinkedHashMap<>();
+        config.targets().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .filter(e -> e.getValue().enabled()).forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
+    }
+
+    static DatasetKind dataset(String id, String where) {
+        return DatasetKind.byId(id).orElseThrow(() -> new IllegalStateException(where + ": unknown dataset " + id));
+    }
+
+    /** One job per enabled target for a base model just stored, in the intake's transaction; returns their ids. */
+    List<String> createTargetJobs(Connection c, BaseModel base) throws SQLException {
+        List<String> created = new ArrayList<>();
+        for (var target : enabledTargets().entrySet()) {
+            String id = "transfer-" + base.id().replaceFirst("^base-", "") + "-" + base.sha256().substring(0, 6) + "-"
+                    + target.getKey();
+            TransferConfig.TargetTask t = target.getValue();
+            DatasetKind kind = dataset(t.dataset(), "transfer.targets." + target.getKey() + ".dataset");
+            TransferParameters p = new TransferParameters(target.getKey(), kind.id(),
+                    t.dataDir().orElse(kind.defaultDirectory()).toString(), List.copyOf(t.classes()), t.epochs(),
+                    t.batchSize(), t.head(), t.baseline(), t.featurized(), t.optimizer(), t.learningRate(), t.seed());
+            if (id.length() <= 127 && machinery.store().insert(c, id, p, TransferDetails.of(base))) {
+                created.add(id);
+            }
+        }
+        if (created.isEmpty()) {
+            baseModels.noJobs(c, base.id(), base.sha256(), enabledTargets().isEmpty()
+                    ? "no target task is enabled" : "its target jobs exist already");
+        }
+        return created;
+    }
+
+    /** A re-run from a stored base model with other classes, epochs or head mode. */
+    public TransferStatus rerun(TransferParameters parameters, String baseModelId) {
+        BaseModel base = (BaseModelIntake.BASE_ID.matcher(baseModelId).matches()
+                ? baseModels.latest(baseModelId) : java.util.Optional.<BaseModel>empty())
+                .orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
+                        + baseModelId + "; GET /api/v1/base-models lists them"));
+        String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
+                + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
+        boolean accepted = database().transaction(c -> {
+            try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                lock.setLong(1, RERUN_LOCK);
+                lock.execute();
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM jobs WHERE state = 'QUEUED'");
+                    ResultSet r = s.executeQuery()) {
+                r.next();
+                if (r.getInt(1) >= config.queueSize()) {
+                    return false;
+                }
+            }
+            return machinery.store().insert(c, id, parameters, TransferDetails.of(base));
+        });
+        if (!accepted) {
+            throw ProblemException.tooManyRequests("the transfer queue is full (" + config.queueSize()
+                    + " waiting); try again when a job has finished");
+        }
+        jobsAdded();
+        LOG.infof("queued re-run %s from %s: %s", id, baseModelId, parameters);
+        return status(machinery.store().find(id).orElseThrow());
+    }
+
+    public TransferStatus cancel(String id) {
+        JobRecord before = row(id);
+        if (before.state() != JobState.QUEUED && before.state() != JobState.RUNNING) {
+            throw ProblemException.conflict("transfer " + id + " is " + before.state()
+                    + " and can no longer be cancelled");
+        }
+        return status(machinery.store().requestCancel(id).orElseThrow(() -> ProblemException.notFound("transfer",
+                id)));
+    }
+
+    /** Defaults for a re-run: the first enabled target task, or the built-in defaults. */
+    public TransferConfig.TargetTask defaultTarget() {
+        return enabledTargets().values().stream().findFirst()
+                .orElseGet(() -> config.targets().values().stream().findFirst().orElse(null));
+    }
+
+    public TransferConfig config() {
+        return config;
+    }
+
+    JobRecord row(String id) {
+        return machinery.store().find(id).orElseThrow(() -> ProblemException.notFound("transfer", id));
+    }
+
+    TransferStatus status(JobRecord row) {
+        return TransferStatus.of(row, machinery.store().read(row.parameters(), TransferParameters.class),
+                machinery.store().read(row.details(), TransferDetails.class));
+    }
+
+    /** Once Kafka has a result record, the job says so. */
+    private final class ResultPublished implements OutboxRelay.PublishedHook {
+        @Override
+        public void published(Connection c, OutboxRecord record, OutboxRelay.Delivery delivery) throws SQLException {
+            try (PreparedStatement s = c.prepareStatement(
+                    "UPDATE jobs SET details = jsonb_set(details, '{resultPublished}', 'true') WHERE id = ?")) {
+                s.setString(1, record.jobId());
+                s.executeUpdate();
+            }
+        }
+    }
+}
