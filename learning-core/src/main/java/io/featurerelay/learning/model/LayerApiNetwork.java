@@ -162,6 +162,78 @@ final class LayerApiNetwork implements Network {
 
     @Override
     public void reseed() {
-        Nd4j.getRandom().setSeed(hyperparameters.seed());
+        reseed(hyperparameters.seed());
+    }
+
+    @Override
+    public void reseed(long seed) {
+        // DL4J's dropout draws from ND4J's (thread-local) stream
+        Nd4j.getRandom().setSeed(seed);
+    }
+
+    static final String IMPLEMENTATION = "layer-api";
+
+    private String structure() {
+        if (kind == Kind.HEAD_ONLY) {
+            return NetworkState.HEAD_ONLY;
+        }
+        return net.getLayer(0) instanceof FrozenLayer || net.getLayer(0) instanceof FrozenLayerWithBackprop
+                ? NetworkState.FULL_FROZEN_FEATURES : NetworkState.FULL;
+    }
+
+    private List<String> layerNames() {
+        List<String> names = new ArrayList<>();
+        if (kind == Kind.FULL) {
+            names.addAll(spec.featureLayers());
+        }
+        names.addAll(spec.headLayers());
+        return names;
+    }
+
+    /**
+     * Parameters as {@code param/<layer>/<key>} in the spec's layouts; the updater's state as DL4J keeps it, one
+     * flat array {@code updater/dl4j} (its state view: the trainable layers' blocks in DL4J's order).
+     */
+    @Override
+    public NetworkState state() {
+        List<NetworkState.Array> arrays = new ArrayList<>();
+        Map<String, Map<String, List<Integer>>> shapes = spec.parameterShapes();
+        parameters(layerNames()).forEach((layer, values) -> values.forEach((key, v) -> arrays.add(
+                NetworkState.Array.wrap(NetworkState.parameterName(layer, key),
+                        shapes.get(layer).get(key).stream().mapToLong(Integer::longValue).toArray(), v))));
+        INDArray view = net.getUpdater().getStateViewArray();
+        if (view != null && view.length() > 0) {
+            arrays.add(NetworkState.Array.wrap("updater/dl4j", new long[] {view.length()},
+                    Nd4j.toFlattened('c', view.castTo(DataType.FLOAT)).toFloatVector()));
+        }
+        return new NetworkState(IMPLEMENTATION, structure(), spec, hyperparameters, net.getIterationCount(), arrays);
+    }
+
+    @Override
+    public void restoreState(NetworkState state) {
+        state.requireCompatibleWith(state());
+        Map<String, Map<String, float[]>> params = new LinkedHashMap<>();
+        boolean frozen = NetworkState.FULL_FROZEN_FEATURES.equals(structure());
+        Map<String, Map<String, float[]>> current = frozen ? parameters(spec.featureLayers()) : Map.of();
+        for (String layer : layerNames()) {
+            for (String key : List.of("W", "b")) {
+                float[] v = state.array(NetworkState.parameterName(layer, key)).toFloatArray();
+                if (frozen && spec.featureLayers().contains(layer)) {
+                    if (!java.util.Arrays.equals(v, current.get(layer).get(key))) {
+                        throw new IllegalArgumentException("frozen parameter " + layer + "." + key
+                                + " differs from the state's: the state belongs to a network on other features");
+                    }
+                    continue;
+                }
+                params.computeIfAbsent(layer, l -> new LinkedHashMap<>()).put(key, v);
+            }
+        }
+        setParameters(params);
+        NetworkState.Array updater = state.array("updater/dl4j");
+        if (updater != null) {
+            INDArray view = net.getUpdater().getStateViewArray();
+            view.assign(Nd4j.create(updater.toFloatArray(), view.shape(), 'c'));
+        }
+        net.setIterationCount(Math.toIntExact(state.iterations()));
     }
 }

@@ -55,6 +55,30 @@ public interface Network {
     /** Writes the whole model (configuration, parameters, updater state) in the implementation's format. */
     void save(OutputStream out) throws IOException;
 
-    /** Re-seeds the random streams used in training (dropout), so that two runs draw the same masks. */
+    /** Re-seeds the random streams used in training (dropout) from the hyperparameters' seed. */
     void reseed();
+
+    /**
+     * Re-seeds the random streams used in training (dropout) from {@code seed}: the training loop calls it at the
+     * start of every epoch with a seed derived from the run's seed and the epoch, so that an epoch's masks
+     * depend on nothing before it and a resumed run draws what an uninterrupted one draws.
+     */
+    void reseed(long seed);
+
+    /**
+     * A copy of everything the next training step reads besides the batch and the dropout stream: parameters,
+     * optimizer state and step count (for a checkpoint).
+     *
+     * @throws UnsupportedOperationException where the implementation cannot expose its optimizer state
+     */
+    NetworkState state();
+
+    /**
+     * Puts back a state that {@link #state()} took from a network built the same way (same implementation,
+     * structure, spec and hyperparameters), so that training continues as the other network would have. Frozen
+     * parameters are not overwritten: they must equal the state's bit for bit.
+     *
+     * @throws IllegalArgumentException naming the first mismatch; the network is unchanged then
+     */
+    void restoreState(NetworkState state);
 }

@@ -54,6 +54,8 @@ final class OpsNetwork implements Network {
     private final long trainableStart;
     /** DL4J's updater over the trainable range; null for Adadelta, which runs fused in Java (msg, msdx). */
     private final GradientUpdater updater;
+    /** The updater's state (Adam: m then v), a view of which it updates in place; null for Adadelta. */
+    private final INDArray updaterState;
     private final float[][] adaDeltaMsg;
     private final float[][] adaDeltaMsdx;
     private final float adaDeltaRho;
@@ -133,6 +135,7 @@ final class OpsNetwork implements Network {
         IUpdater config = LayerApiNetworkFactory.updater(hyperparameters);
         if (config instanceof AdaDelta adaDelta) {
             updater = null;
+            updaterState = null;
             adaDeltaRho = (float) adaDelta.getRho();
             adaDeltaEpsilon = (float) adaDelta.getEpsilon();
             int blocks = Math.toIntExact((trainableParams.length() + DirectLoops.UPDATE_BLOCK - 1)
@@ -143,6 +146,7 @@ final class OpsNetwork implements Network {
             long stateSize = config.stateSize(trainableParams.length());
             INDArray state = stateSize == 0 ? null : Nd4j.zeros(DataType.FLOAT, 1, stateSize);
             updater = config.instantiate(state, true);
+            updaterState = state;
             adaDeltaMsg = null;
             adaDeltaMsdx = null;
             adaDeltaRho = 0;
@@ -493,7 +497,123 @@ final class OpsNetwork implements Network {
 
     @Override
     public synchronized void reseed() {
-        Nd4j.getRandom().setSeed(hyperparameters.seed());
-        dropoutRandom = new SplittableRandom(hyperparameters.seed());
+        reseed(hyperparameters.seed());
+    }
+
+    @Override
+    public synchronized void reseed(long seed) {
+        // the convolutions' dropout draws from ND4J's (thread-local) stream, the dense layer's from our own
+        Nd4j.getRandom().setSeed(seed);
+        dropoutRandom = new SplittableRandom(seed);
+    }
+
+    static final String IMPLEMENTATION = "ops";
+
+    private String structure() {
+        return kind == Kind.HEAD_ONLY ? NetworkState.HEAD_ONLY
+                : featuresFrozen ? NetworkState.FULL_FROZEN_FEATURES : NetworkState.FULL;
+    }
+
+    /**
+     * Parameters as {@code param/<layer>/<key>}; Adadelta's state as {@code updater/adadelta/msg} and
+     * {@code updater/adadelta/msdx}, Adam's as {@code updater/adam/m} and {@code updater/adam/v}, each [trainable
+     * parameters] in the order of the flat parameter array (features first, frozen ones left out).
+     */
+    @Override
+    public synchronized NetworkState state() {
+        List<NetworkState.Array> arrays = new ArrayList<>();
+        Map<String, Map<String, List<Integer>>> shapes = spec.parameterShapes();
+        for (String layer : layerNames()) {
+            INDArray[] wb = arrays(layer);
+            List<String> keys = List.of("W", "b");
+            for (int i = 0; i < 2; i++) {
+                long[] shape = shapes.get(layer).get(keys.get(i)).stream().mapToLong(Integer::longValue).toArray();
+                arrays.add(NetworkState.Array.wrap(NetworkState.parameterName(layer, keys.get(i)), shape,
+                        wb[i].dup('c').data().asFloat()));
+            }
+        }
+        long trainable = trainableParams.length();
+        if (updater == null) {
+            arrays.add(NetworkState.Array.wrap("updater/adadelta/msg", new long[] {trainable},
+                    unblock(adaDeltaMsg, trainable)));
+            arrays.add(NetworkState.Array.wrap("updater/adadelta/msdx", new long[] {trainable},
+                    unblock(adaDeltaMsdx, trainable)));
+        } else {
+            requireAdamState();
+            arrays.add(NetworkState.Array.wrap("updater/adam/m", new long[] {trainable},
+                    updaterState.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, trainable)).dup('c').data()
+                            .asFloat()));
+            arrays.add(NetworkState.Array.wrap("updater/adam/v", new long[] {trainable},
+                    updaterState.get(NDArrayIndex.point(0), NDArrayIndex.interval(trainable, 2 * trainable))
+                            .dup('c').data().asFloat()));
+        }
+        return new NetworkState(IMPLEMENTATION, structure(), spec, hyperparameters, iteration, arrays);
+    }
+
+    @Override
+    public synchronized void restoreState(NetworkState state) {
+        state.requireCompatibleWith(state());
+        // frozen parameters first: a mismatch throws before anything changed
+        if (featuresFrozen) {
+            for (String layer : spec.featureLayers()) {
+                INDArray[] wb = arrays(layer);
+                List<String> keys = List.of("W", "b");
+                for (int i = 0; i < 2; i++) {
+                    float[] mine = wb[i].dup('c').data().asFloat();
+                    float[] theirs = state.array(NetworkState.parameterName(layer, keys.get(i))).toFloatArray();
+                    if (!java.util.Arrays.equals(mine, theirs)) {
+                        throw new IllegalArgumentException("frozen parameter " + layer + "." + keys.get(i)
+                                + " differs from the state's: the state belongs to a network on other features");
+                    }
+                }
+            }
+        }
+        for (String layer : layerNames()) {
+            if (featuresFrozen && spec.featureLayers().contains(layer)) {
+                continue;
+            }
+            INDArray[] wb = arrays(layer);
+            wb[0].assign(Nd4j.create(state.array(NetworkState.parameterName(layer, "W")).toFloatArray(),
+                    wb[0].shape(), 'c'));
+            wb[1].assign(Nd4j.create(state.array(NetworkState.parameterName(layer, "b")).toFloatArray(),
+                    wb[1].shape(), 'c'));
+        }
+        long trainable = trainableParams.length();
+        if (updater == null) {
+            block(state.array("updater/adadelta/msg").toFloatArray(), adaDeltaMsg);
+            block(state.array("updater/adadelta/msdx").toFloatArray(), adaDeltaMsdx);
+        } else {
+            requireAdamState();
+            updaterState.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, trainable))
+                    .assign(Nd4j.create(state.array("updater/adam/m").toFloatArray(), new long[] {trainable}, 'c'));
+            updaterState.get(NDArrayIndex.point(0), NDArrayIndex.interval(trainable, 2 * trainable))
+                    .assign(Nd4j.create(state.array("updater/adam/v").toFloatArray(), new long[] {trainable}, 'c'));
+        }
+        iteration = Math.toIntExact(state.iterations());
+    }
+
+    private void requireAdamState() {
+        if (updaterState == null || updaterState.length() != 2 * trainableParams.length()) {
+            throw new UnsupportedOperationException("the state of updater " + hyperparameters.optimizer()
+                    + " is not laid out as Adam's (m, v)");
+        }
+    }
+
+    private static float[] unblock(float[][] blocks, long length) {
+        float[] out = new float[Math.toIntExact(length)];
+        for (int b = 0; b < blocks.length; b++) {
+            int at = b * DirectLoops.UPDATE_BLOCK;
+            System.arraycopy(blocks[b], 0, out, at, Math.min(DirectLoops.UPDATE_BLOCK, out.length - at));
+        }
+        return out;
+    }
+
+    private static void block(float[] values, float[][] blocks) {
+        for (int b = 0; b < blocks.length; b++) {
+            int at = b * DirectLoops.UPDATE_BLOCK;
+            int n = Math.min(DirectLoops.UPDATE_BLOCK, values.length - at);
+            System.arraycopy(values, at, blocks[b], 0, n);
+            java.util.Arrays.fill(blocks[b], n, DirectLoops.UPDATE_BLOCK, 0f);
+        }
     }
 }

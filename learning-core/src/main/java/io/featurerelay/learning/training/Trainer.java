@@ -4,7 +4,7 @@ import io.featurerelay.learning.model.Network;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The training loop shared by the base model, the transferred model and the baseline: seeded shuffling
- * (the same order for every network given the same seed), per-batch progress, per-epoch validation,
- * cancellation between batches.
+ * (the same order for every network given the same seed), per-batch progress, per-epoch validation and
+ * checkpoints, resuming from a checkpoint, cancellation between batches.
  */
 public final class Trainer {
 
@@ -29,25 +29,50 @@ public final class Trainer {
     }
 
     /**
-     * Trains {@code network} on {@code train} and evaluates it on {@code validation} after every epoch.
-     *
-     * @param cancelled polled before each batch; when true the run stops with {@link TrainingCancelledException}
+     * Trains {@code network} on {@code train} and evaluates it on {@code validation} after every epoch: as
+     * {@link #train(Network, TrainingData, TrainingData, TrainingConfig, TrainingListener, BooleanSupplier,
+     * Checkpoint)} from the start.
      */
     public static TrainingHistory train(Network network, TrainingData train, TrainingData validation,
             TrainingConfig config, TrainingListener listener, BooleanSupplier cancelled) {
+        return train(network, train, validation, config, listener, cancelled, null);
+    }
+
+    /**
+     * Trains {@code network} on {@code train} and evaluates it on {@code validation} after every epoch, reporting
+     * a {@link Checkpoint} after each; with {@code resumeFrom}, first puts the network back into the checkpoint's
+     * state and continues with the epoch after it, as the run that wrote it would have: the same seed gives the
+     * same shuffles and dropout masks, since each epoch's are drawn from streams seeded by
+     * {@link #shuffleSeed} and {@link #dropoutSeed} (the run's seed and the epoch number) alone.
+     *
+     * @param cancelled  polled before each batch; when true the run stops with {@link TrainingCancelledException}
+     * @param resumeFrom a checkpoint of this run (same network spec, structure and hyperparameters, batch size and
+     *                   training set size, at most {@code config.epochs()} epochs done), or null to start afresh
+     * @return every epoch's result, the checkpoint's first; the training seconds are summed over all of them
+     * @throws IncompatibleCheckpointException when {@code resumeFrom} does not fit this run; nothing is changed then
+     */
+    public static TrainingHistory train(Network network, TrainingData train, TrainingData validation,
+            TrainingConfig config, TrainingListener listener, BooleanSupplier cancelled, Checkpoint resumeFrom) {
         if (train.size() == 0) {
             throw new IllegalArgumentException("no training examples");
         }
-        network.reseed();
-        Random shuffle = new Random(config.hyperparameters().seed());
-        int[] order = new int[train.size()];
-        Arrays.setAll(order, i -> i);
-        int batches = (train.size() + config.batchSize() - 1) / config.batchSize();
+        long seed = config.hyperparameters().seed();
         List<EpochResult> results = new ArrayList<>();
-        double trainingSeconds = 0;
-        long imagesSeen = 0;
-        for (int epoch = 1; epoch <= config.epochs(); epoch++) {
-            shuffle(order, shuffle);
+        int firstEpoch = 1;
+        if (resumeFrom != null) {
+            requireFits(resumeFrom, network, train, config);
+            results.addAll(resumeFrom.history());
+            firstEpoch = resumeFrom.epochsDone() + 1;
+            LOG.info("resuming at epoch {}/{} from a checkpoint", firstEpoch, config.epochs());
+        }
+        int[] order = new int[train.size()];
+        int batches = (train.size() + config.batchSize() - 1) / config.batchSize();
+        double trainingSeconds = results.stream().mapToDouble(EpochResult::seconds).sum();
+        long imagesSeen = (long) train.size() * results.size();
+        for (int epoch = firstEpoch; epoch <= config.epochs(); epoch++) {
+            Arrays.setAll(order, i -> i);
+            shuffle(order, new SplittableRandom(shuffleSeed(seed, epoch)));
+            network.reseed(dropoutSeed(seed, epoch));
             double lossSum = 0;
             long epochStart = System.nanoTime();
             for (int b = 0; b < batches; b++) {
@@ -74,8 +99,61 @@ public final class Trainer {
                     String.format("%.1f", seconds), String.format("%.0f", result.imagesPerSecond()));
             results.add(result);
             listener.onEpoch(result);
+            listener.onCheckpoint(new Checkpoint(results, config.batchSize(), train.size(), network.state()));
         }
         return new TrainingHistory(results, trainingSeconds);
+    }
+
+    private static void requireFits(Checkpoint checkpoint, Network network, TrainingData train,
+            TrainingConfig config) {
+        if (checkpoint.seed() != config.hyperparameters().seed()) {
+            throw new IncompatibleCheckpointException("the checkpoint was written by a run with seed "
+                    + checkpoint.seed() + ", this run's seed is " + config.hyperparameters().seed());
+        }
+        if (checkpoint.epochsDone() > config.epochs()) {
+            throw new IncompatibleCheckpointException("the checkpoint has " + checkpoint.epochsDone()
+                    + " epochs done, this run has only " + config.epochs());
+        }
+        if (checkpoint.batchSize() != config.batchSize()) {
+            throw new IncompatibleCheckpointException("the checkpoint was written by a run with batch size "
+                    + checkpoint.batchSize() + ", this run's is " + config.batchSize());
+        }
+        if (checkpoint.trainingExamples() != train.size()) {
+            throw new IncompatibleCheckpointException("the checkpoint was written by a run on "
+                    + checkpoint.trainingExamples() + " training examples, this run has " + train.size());
+        }
+        try {
+            network.restoreState(checkpoint.state());
+        } catch (IllegalArgumentException e) {
+            throw new IncompatibleCheckpointException("the checkpoint does not fit this network: " + e.getMessage(), e);
+        }
+    }
+
+    private static final long SHUFFLE_STREAM = 0x5348_5546_464c_4531L;
+    private static final long DROPOUT_STREAM = 0x4452_4f50_4f55_5431L;
+
+    /**
+     * Seed of epoch {@code epoch}'s shuffle (a Fisher-Yates pass over the identity order, drawing
+     * {@code new SplittableRandom(seed).nextInt(i + 1)} for i from n-1 down to 1).
+     */
+    public static long shuffleSeed(long seed, int epoch) {
+        return epochSeed(seed, epoch, SHUFFLE_STREAM);
+    }
+
+    /** Seed of epoch {@code epoch}'s dropout masks ({@link Network#reseed(long)}). */
+    public static long dropoutSeed(long seed, int epoch) {
+        return epochSeed(seed, epoch, DROPOUT_STREAM);
+    }
+
+    /** SplitMix64's finaliser over the seed and a per-stream, per-epoch constant: independent streams. */
+    private static long epochSeed(long seed, int epoch, long stream) {
+        return mix64(seed ^ mix64(stream + epoch * 0x9E37_79B9_7F4A_7C15L));
+    }
+
+    private static long mix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
+        return z ^ (z >>> 31);
     }
 
     /** Fraction of {@code data} whose most probable class is its label. */
@@ -116,7 +194,7 @@ public final class Trainer {
         }
     }
 
-    private static void shuffle(int[] order, Random random) {
+    private static void shuffle(int[] order, SplittableRandom random) {
         for (int i = order.length - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
             int t = order[i];

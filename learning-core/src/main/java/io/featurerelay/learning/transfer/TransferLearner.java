@@ -8,6 +8,9 @@ import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.NativeBackend;
 import io.featurerelay.learning.model.Network;
 import io.featurerelay.learning.model.NetworkFactory;
+import io.featurerelay.learning.model.NetworkState;
+import io.featurerelay.learning.training.Checkpoint;
+import io.featurerelay.learning.training.IncompatibleCheckpointException;
 import io.featurerelay.learning.training.Trainer;
 import io.featurerelay.learning.training.TrainingCancelledException;
 import io.featurerelay.learning.training.TrainingConfig;
@@ -87,8 +90,30 @@ public final class TransferLearner {
     /** Plain path: every batch runs forward through the frozen layers too. */
     public TrainingHistory trainPlain(Network model2, TrainTestSplit target, TrainingConfig config,
             TrainingListener listener, BooleanSupplier cancelled) {
+        return trainPlain(model2, target, config, listener, cancelled, null);
+    }
+
+    /**
+     * Plain path, resumable: the checkpoints it reports hold the whole of model 2 (its frozen features too, which
+     * a resume checks are bit for bit those of {@code model2}).
+     *
+     * @param resumeFrom a checkpoint this path reported for the same model 2 and target, or null to start afresh
+     */
+    public TrainingHistory trainPlain(Network model2, TrainTestSplit target, TrainingConfig config,
+            TrainingListener listener, BooleanSupplier cancelled, Checkpoint resumeFrom) {
         return Trainer.train(model2, TrainingData.of(target.train()), TrainingData.of(target.test()), config, listener,
-                cancelled);
+                cancelled, resumeFrom);
+    }
+
+    /**
+     * The from-scratch baseline's training (any network trained on the target from its first layer): the
+     * training loop itself, resumable as {@link Trainer#train(Network, TrainingData, TrainingData, TrainingConfig,
+     * TrainingListener, BooleanSupplier, Checkpoint)}.
+     */
+    public TrainingHistory trainScratch(Network scratch, TrainTestSplit target, TrainingConfig config,
+            TrainingListener listener, BooleanSupplier cancelled, Checkpoint resumeFrom) {
+        return Trainer.train(scratch, TrainingData.of(target.train()), TrainingData.of(target.test()), config,
+                listener, cancelled, resumeFrom);
     }
 
     /**
@@ -100,6 +125,25 @@ public final class TransferLearner {
      */
     public FeaturizedTraining trainFeaturized(Network model2, TrainTestSplit target, TrainingConfig config,
             TrainingListener listener, BooleanSupplier cancelled) {
+        return trainFeaturized(model2, target, config, listener, cancelled, null);
+    }
+
+    /**
+     * Featurized fast path, resumable. The checkpoints it reports hold the head network alone (structure
+     * {@code head-only}): the frozen features are {@code model2}'s own and do not change. On resume the
+     * activations are computed again (the same, they are deterministic), the head takes the checkpoint's state and
+     * trains on from the epoch after it, and is written back into {@code model2} as in an uninterrupted run.
+     *
+     * @param resumeFrom a checkpoint this path reported for the same model 2 and target, or null to start afresh
+     * @throws io.featurerelay.learning.training.IncompatibleCheckpointException when it does not fit (checked
+     *         before featurizing)
+     */
+    public FeaturizedTraining trainFeaturized(Network model2, TrainTestSplit target, TrainingConfig config,
+            TrainingListener listener, BooleanSupplier cancelled, Checkpoint resumeFrom) {
+        if (resumeFrom != null && !NetworkState.HEAD_ONLY.equals(resumeFrom.state().structure())) {
+            throw new IncompatibleCheckpointException("the featurized path resumes from a checkpoint of its head ("
+                    + NetworkState.HEAD_ONLY + "), this one holds a " + resumeFrom.state().structure() + " network");
+        }
         long start = System.nanoTime();
         TrainingData trainFeatures = featurize(model2, target.train(), config.hyperparameters(), cancelled);
         double featurizeSeconds = (System.nanoTime() - start) / 1e9;
@@ -115,7 +159,8 @@ public final class TransferLearner {
             ModelSpec spec = model2.spec();
             Network head = factory.headOnly(spec, config.hyperparameters());
             head.setParameters(model2.parameters(spec.headLayers()));
-            TrainingHistory history = Trainer.train(head, trainFeatures, testFeatures, config, listener, cancelled);
+            TrainingHistory history = Trainer.train(head, trainFeatures, testFeatures, config, listener, cancelled,
+                    resumeFrom);
             model2.setParameters(head.parameters(spec.headLayers()));
             return new FeaturizedTraining(featurizeSeconds, validationFeaturizeSeconds, history);
         } finally {
