@@ -31,6 +31,10 @@ public final class ArtifactStore {
         this.database = database;
     }
 
+    public Database database() {
+        return database;
+    }
+
     /** Writes (or replaces) {@code name} of {@code jobId} in the caller's transaction; returns its size. */
     public long write(Connection c, String jobId, String name, ContentWriter content) throws SQLException,
             IOException {
