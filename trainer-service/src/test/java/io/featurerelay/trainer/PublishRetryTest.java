@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.postgres.PostgresTestResource;
 import io.featurerelay.broker.TopicReader;
 import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
@@ -17,6 +19,8 @@ import org.junit.jupiter.api.Test;
 /** Kafka away when the envelope is ready: it waits in the store, is retried, and arrives exactly once. */
 @QuarkusTest
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
+        initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "trainer"))
 class PublishRetryTest {
 
     @InjectKafkaBroker

@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.containsString;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.postgres.PostgresTestResource;
 import io.featurerelay.broker.TopicReader;
 import io.featurerelay.learning.model.Hyperparameters;
 import io.featurerelay.learning.model.ModelSpec;
@@ -17,6 +18,7 @@ import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.featurerelay.service.testing.MetricsText;
 import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -32,6 +34,8 @@ import org.junit.jupiter.api.Test;
 /** With the real broker: a short job trains, stores its model and publishes a verifiable envelope. */
 @QuarkusTest
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
+        initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "trainer"))
 class TrainingPipelineTest {
 
     @InjectKafkaBroker

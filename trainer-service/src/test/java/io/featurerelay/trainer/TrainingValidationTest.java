@@ -6,7 +6,9 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.postgres.PostgresTestResource;
 import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -18,6 +20,8 @@ import org.junit.jupiter.api.Test;
 /** Bad input gets a 400 problem body naming the field; unknown ids 404; a full queue 429. */
 @QuarkusTest
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
+        initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "trainer"))
 class TrainingValidationTest {
 
     @ParameterizedTest(name = "{0}")

@@ -4,7 +4,9 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.postgres.PostgresTestResource;
 import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -20,6 +22,8 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @TestProfile(ApiSecurityTest.ReadsProtectedPredictionsOpen.class)
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
+        initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "transfer"))
 class ApiSecurityTest {
 
     public static class ReadsProtectedPredictionsOpen implements QuarkusTestProfile {

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.postgres.PostgresTestResource;
 import io.featurerelay.broker.TopicReader;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.wire.DatasetInfo;
@@ -15,6 +16,7 @@ import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.featurerelay.service.testing.MetricsText;
 import io.featurerelay.transfer.messaging.FeatureWeightsConsumer;
 import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.nio.ByteBuffer;
@@ -36,6 +38,8 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
+        initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "transfer"))
 class FeatureWeightsConsumerTest {
 
     @InjectKafkaBroker

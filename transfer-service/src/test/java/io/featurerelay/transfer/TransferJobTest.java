@@ -9,6 +9,7 @@ import static org.hamcrest.Matchers.equalTo;
 import io.featurerelay.broker.InjectKafkaBroker;
 import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
+import io.featurerelay.postgres.PostgresTestResource;
 import io.featurerelay.broker.TopicReader;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.ImageDataset;
@@ -20,6 +21,7 @@ import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.testing.MetricsText;
 import io.featurerelay.transfer.messaging.TransferResultPublisher;
 import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -37,6 +39,8 @@ import org.junit.jupiter.api.Test;
 /** A received base model starts a transfer by itself; model 2 and the baseline train; model 2 predicts. */
 @QuarkusTest
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
+        initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "transfer"))
 class TransferJobTest {
 
     @InjectKafkaBroker
