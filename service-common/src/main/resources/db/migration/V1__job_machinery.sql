@@ -17,6 +17,8 @@ CREATE TABLE jobs (
     -- the replica that holds the job, and until when; another replica takes the job over once it expires
     owner            text,
     lease_until      timestamptz,
+    -- the replica that claimed it last (kept after it ended: which replica ran it)
+    last_owner       text,
     attempts         integer     NOT NULL DEFAULT 0,
     cancel_requested boolean     NOT NULL DEFAULT false,
     CONSTRAINT jobs_state_known

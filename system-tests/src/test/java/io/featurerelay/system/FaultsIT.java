@@ -50,16 +50,15 @@ class FaultsIT {
     @Test
     void brokerOutagesAndKilledServicesLoseNothingAndRepeatNothing() throws Exception {
         Path work = Files.createTempDirectory(Path.of("target"), "faults-");
-        try (KafkaBrokerProcess broker = KafkaBrokerProcess.onFreePorts();
-                ServiceProcess trainer = new ServiceProcess("trainer-service", work)
+        try (SystemDatabase database = new SystemDatabase().start();
+                KafkaBrokerProcess broker = KafkaBrokerProcess.onFreePorts();
+                ServiceProcess trainer = database.trainer(new ServiceProcess("trainer-service", work))
                         .with("kafka.bootstrap.servers", broker.bootstrapServers())
-                        .with("trainer.store-dir", work.resolve("trainer").toString())
                         .with("trainer.data-dir", SAMPLE)
                         .with("trainer.signing-key", KEY)
                         .with("trainer.publish.max-backoff", "2s");
-                ServiceProcess transfer = new ServiceProcess("transfer-service", work)
+                ServiceProcess transfer = database.transfer(new ServiceProcess("transfer-service", work))
                         .with("kafka.bootstrap.servers", broker.bootstrapServers())
-                        .with("transfer.store-dir", work.resolve("transfer").toString())
                         .with("transfer.signing-keys", KEY)
                         .with("transfer.targets.default.data-dir", SAMPLE)
                         // the plain path and three epochs: a job long enough to be killed in the middle

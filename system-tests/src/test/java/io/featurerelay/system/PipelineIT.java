@@ -133,15 +133,14 @@ class PipelineIT {
     @Test
     void trainingFeedsATransferThatSurvivesARestart() throws Exception {
         Path work = Files.createTempDirectory(Path.of("target"), "pipeline-");
-        try (KafkaBrokerProcess broker = KafkaBrokerProcess.onFreePorts().start();
-                ServiceProcess trainer = new ServiceProcess("trainer-service", work)
+        try (SystemDatabase database = new SystemDatabase().start();
+                KafkaBrokerProcess broker = KafkaBrokerProcess.onFreePorts().start();
+                ServiceProcess trainer = database.trainer(new ServiceProcess("trainer-service", work))
                         .with("kafka.bootstrap.servers", broker.bootstrapServers())
-                        .with("trainer.store-dir", work.resolve("trainer").toString())
                         .with("trainer.data-dir", SAMPLE)
                         .with("trainer.signing-key", KEY).start();
-                ServiceProcess transfer = new ServiceProcess("transfer-service", work)
+                ServiceProcess transfer = database.transfer(new ServiceProcess("transfer-service", work))
                         .with("kafka.bootstrap.servers", broker.bootstrapServers())
-                        .with("transfer.store-dir", work.resolve("transfer").toString())
                         .with("transfer.signing-keys", KEY)
                         .with("transfer.targets.default.data-dir", SAMPLE)
                         .with("transfer.targets.default.epochs", "1")

@@ -25,11 +25,27 @@ final class ServiceProcess implements AutoCloseable {
     private Process process;
 
     ServiceProcess(String module, Path logDir) {
+        this(module, logDir, 0);
+    }
+
+    /**
+     * Replica {@code replica} of a service: its own port and log, and a replica id that stays the same across
+     * restarts (a restarted replica gives back at once what its killed predecessor held).
+     */
+    ServiceProcess(String module, Path logDir, int replica) {
         this.module = module;
         this.port = freePort();
-        this.log = logDir.resolve(module + ".log");
+        this.log = logDir.resolve(replica == 0 ? module + ".log" : module + "-" + replica + ".log");
         properties.put("quarkus.http.port", Integer.toString(port));
         properties.put("quarkus.http.host", "127.0.0.1");
+        properties.put("featurerelay.replica-id", module.replace("-service", "") + "-" + replica);
+        // short leases, so that a killed replica's jobs are taken over within seconds
+        properties.put("featurerelay.jobs.lease", "6s");
+        properties.put("featurerelay.jobs.poll-interval", "200ms");
+    }
+
+    String replicaId() {
+        return properties.get("featurerelay.replica-id");
     }
 
     ServiceProcess with(String key, String value) {

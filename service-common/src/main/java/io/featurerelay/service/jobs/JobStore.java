@@ -24,7 +24,7 @@ import java.util.Optional;
 public final class JobStore {
 
     private static final String COLUMNS = "id, state, error, parameters, details, created_at, started_at, "
-            + "finished_at, updated_at, owner, lease_until, attempts, cancel_requested";
+            + "finished_at, updated_at, owner, last_owner, lease_until, attempts, cancel_requested";
 
     private final Database database;
     private final ObjectMapper json;
@@ -131,7 +131,8 @@ public final class JobStore {
     public Optional<JobRecord> claim(String owner, Duration lease) {
         return database.transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("""
-                    UPDATE jobs SET state = 'RUNNING', owner = ?, lease_until = now() + ? * interval '1 millisecond',
+                    UPDATE jobs SET state = 'RUNNING', owner = ?, last_owner = ?,
+                        lease_until = now() + ? * interval '1 millisecond',
                         attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
                     WHERE id = (
                         SELECT id FROM jobs
@@ -142,7 +143,8 @@ public final class JobStore {
                         LIMIT 1)
                     RETURNING\s""" + COLUMNS)) {
                 s.setString(1, owner);
-                s.setLong(2, lease.toMillis());
+                s.setString(2, owner);
+                s.setLong(3, lease.toMillis());
                 try (ResultSet r = s.executeQuery()) {
                     return r.next() ? Optional.of(record(r)) : Optional.empty();
                 }
@@ -308,7 +310,7 @@ public final class JobStore {
             return new JobRecord(r.getString("id"), JobState.valueOf(r.getString("state")), r.getString("error"),
                     json.readTree(r.getString("parameters")), json.readTree(r.getString("details")),
                     instant(r, "created_at"), instant(r, "started_at"), instant(r, "finished_at"),
-                    instant(r, "updated_at"), r.getString("owner"), instant(r, "lease_until"), r.getInt("attempts"),
+                    instant(r, "updated_at"), r.getString("owner"), r.getString("last_owner"), instant(r, "lease_until"), r.getInt("attempts"),
                     r.getBoolean("cancel_requested"));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("job " + r.getString("id") + " holds unreadable JSON", e);

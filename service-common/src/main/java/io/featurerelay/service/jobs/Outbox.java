@@ -40,6 +40,17 @@ public final class Outbox {
         }
     }
 
+    /** Gives back the records an earlier process under this replica id was sending when it died. */
+    public int release(String owner) {
+        return store.database().transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement(
+                    "UPDATE outbox SET owner = NULL, lease_until = NULL WHERE owner = ? AND published_at IS NULL")) {
+                s.setString(1, owner);
+                return s.executeUpdate();
+            }
+        });
+    }
+
     /** Claims the oldest unpublished record that no live replica is sending. */
     public Optional<OutboxRecord> claim(String owner, Duration lease) {
         return store.database().transaction(c -> {

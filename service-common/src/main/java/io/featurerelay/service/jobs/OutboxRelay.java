@@ -89,6 +89,11 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     private void loop() {
+        try {
+            outbox.release(owner);
+        } catch (RuntimeException e) {
+            LOG.debugf("outbox: earlier sends of %s not released: %s", owner, e.getMessage());
+        }
         while (!stopped) {
             try {
                 Optional<OutboxRecord> next = outbox.claim(owner, sendLease());

@@ -24,7 +24,7 @@ import java.util.List;
  * @param envelopeSha256  SHA-256 of the published envelope
  * @param publishAttempts sends to Kafka so far
  * @param published       where the envelope landed
- * @param replica         the replica running it now (null while it waits or after it ended)
+ * @param replica         the replica running it now, or the one that ran it last (null before any did)
  * @param attempts        claims by a replica so far: above 1, it was resumed from a checkpoint
  */
 public record TrainingStatus(String id, JobState state, String error, TrainingParameters parameters,
@@ -37,7 +37,8 @@ public record TrainingStatus(String id, JobState state, String error, TrainingPa
         TrainingDetails details = d == null ? TrainingDetails.empty() : d;
         return new TrainingStatus(row.id(), row.state(), row.error(), parameters, row.createdAt(), row.startedAt(),
                 row.finishedAt(), details.progress(), details.history(), details.summary(), details.trainingSeconds(),
-                details.envelopeSha256(), details.publishAttempts(), details.published(), row.owner(),
+                details.envelopeSha256(), details.publishAttempts(), details.published(),
+                row.owner() != null ? row.owner() : row.lastOwner(),
                 row.attempts());
     }
 

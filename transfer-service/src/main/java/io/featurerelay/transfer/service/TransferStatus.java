@@ -31,7 +31,7 @@ import java.util.List;
  * @param summary          model 2's layers, frozen and trainable
  * @param lineage          the base model: id, SHA-256, source classes, its history
  * @param resultPublished  whether the result record reached transfer-results
- * @param replica          the replica running it now (null while it waits or after it ended)
+ * @param replica          the replica running it now, or the one that ran it last (null before any did)
  * @param attempts         claims by a replica so far: above 1, it was resumed from a checkpoint
  */
 public record TransferStatus(String id, String baseModelId, JobState state, String error,
@@ -52,7 +52,8 @@ public record TransferStatus(String id, String baseModelId, JobState state, Stri
         return new TransferStatus(row.id(), d.lineage() == null ? null : d.lineage().id(), row.state(), row.error(),
                 parameters, d.classNames(), row.createdAt(), row.startedAt(), row.finishedAt(), d.progress(),
                 d.transferHistory(), d.scratchHistory(), comparison, d.featurizeSeconds(), d.transferSeconds(),
-                d.scratchSeconds(), d.summary(), d.lineage(), d.resultPublished(), row.owner(), row.attempts());
+                d.scratchSeconds(), d.summary(), d.lineage(), d.resultPublished(),
+                row.owner() != null ? row.owner() : row.lastOwner(), row.attempts());
     }
 
     /** Progress of the model that is training now ({@code role} transfer or scratch; featurizing: batch 0). */
