@@ -483,6 +483,50 @@ class KubernetesManifestsTest {
         }
     }
 
+    /**
+     * Every replica exports its own series, so what Grafana and the alert rules show aggregates across pods: a
+     * per-epoch series one value per (run, role, epoch) (a job resumed on another pod stays one curve), jobs by
+     * state at most once per service (every replica reports the database's counts), and the label they group
+     * by, service, comes from the PodMonitor and the plain Prometheus configuration.
+     */
+    @org.junit.jupiter.api.Test
+    void monitoringAggregatesAcrossPods() throws Exception {
+        List<HasMetadata> objects = Manifests.render("base");
+        List<String> queries = new java.util.ArrayList<>();
+        var grafana = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                Manifests.REPO.resolve("deploy/k8s/base/grafana/feature-relay.json").toFile());
+        grafana.path("panels").forEach(p -> p.path("targets").forEach(t -> queries.add(t.path("expr").asText())));
+        of(objects, PrometheusRule.class).stream().flatMap(r -> r.getSpec().getGroups().stream())
+                .flatMap(g -> g.getRules().stream()).forEach(rule -> queries.add(rule.getExpr().getStrVal()));
+        int perEpoch = 0;
+        for (String query : queries) {
+            if (query.contains("featurerelay_epoch_")) {
+                perEpoch++;
+                assertThat(query).as("per-epoch query").startsWith("max by (run, role, epoch) (");
+            }
+            if (query.matches(".*featurerelay_(training|model)_.*")) {
+                assertThat(query).as("per-run query").containsPattern("^max by \\(run, role(, kind)?\\) \\(");
+            }
+            if (query.matches(".*\\bfeaturerelay_jobs\\b(?!_).*")) {
+                assertThat(query).as("jobs by state").containsPattern("max(\\(| by \\((service, )?state\\)| by "
+                        + "\\(service\\))");
+                assertThat(query).as("jobs by state").doesNotStartWith("sum by (state) (featurerelay_jobs");
+            }
+        }
+        assertThat(perEpoch).isGreaterThanOrEqualTo(2);
+
+        // the label the aggregations group by
+        assertThat(of(objects, PodMonitor.class)).singleElement().satisfies(m -> assertThat(
+                m.getSpec().getPodMetricsEndpoints().get(0).getRelabelings()).anySatisfy(r -> {
+                    assertThat(r.getSourceLabels()).containsExactly("__meta_kubernetes_pod_label_app_kubernetes_io_name");
+                    assertThat(r.getTargetLabel()).isEqualTo("service");
+                }));
+        of(objects, Deployment.class).forEach(d -> assertThat(d.getSpec().getTemplate().getMetadata().getLabels())
+                .containsEntry("app.kubernetes.io/name", d.getMetadata().getName()));
+        String prometheus = Files.readString(Manifests.REPO.resolve("deploy/monitoring/prometheus.yml"));
+        SCALED.forEach(service -> assertThat(prometheus).contains("service: " + service));
+    }
+
     /** The two services that run as several replicas. */
     static final List<String> SCALED = List.of("trainer-service", "transfer-service");
 
