@@ -41,11 +41,15 @@ function show(id, visible) { $(id).hidden = !visible; }
 
 function renderSources(view) {
   const list = $('sources');
+  // a service with several replicas lists each by its URL
+  const replicas = name => view.sources.filter(s => s.name === name).length;
   list.replaceChildren(...view.sources.map(s => {
     const li = document.createElement('li');
     li.className = s.state;
     li.dataset.name = s.name;
-    li.textContent = `${s.name}: ${s.state === 'UP' ? 'up' : s.state === 'NOT_READY' ? 'not ready' : 'unreachable'}`;
+    li.dataset.url = s.url;
+    const label = replicas(s.name) > 1 ? `${s.name} (${s.url})` : s.name;
+    li.textContent = `${label}: ${s.state === 'UP' ? 'up' : s.state === 'NOT_READY' ? 'not ready' : 'unreachable'}`;
     li.title = s.detail ? `${s.url} — ${s.detail}` : s.url;
     return li;
   }));
@@ -56,14 +60,17 @@ function renderSources(view) {
     const p = document.createElement('p');
     p.className = 'problem';
     p.dataset.name = s.name;
+    p.dataset.url = s.url;
     p.textContent = `${s.name} at ${s.url} is ${s.state === 'NOT_READY' ? 'not ready' : 'unreachable'}`
       + (s.detail ? `: ${s.detail}` : '') + '. Figures from it are missing until it answers.';
     return p;
   }));
 }
 
+/** Every replica of transfer-service is unreachable (one that answers serves model 2's summary). */
 function transferServiceDown(view) {
-  return view.sources.some(s => s.name === 'transfer-service' && s.state === 'UNREACHABLE');
+  const replicas = view.sources.filter(s => s.name === 'transfer-service');
+  return replicas.length > 0 && replicas.every(s => s.state === 'UNREACHABLE');
 }
 
 function runOptions(view) {

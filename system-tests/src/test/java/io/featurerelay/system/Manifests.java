@@ -10,6 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,9 +26,35 @@ final class Manifests {
     private Manifests() {
     }
 
-    /** {@code kubectl kustomize deploy/k8s/<dir>} (offline), every document parsed. */
-    static List<HasMetadata> render(String dir) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("kubectl", "kustomize", REPO.resolve("deploy/k8s").resolve(dir).toString())
+    /**
+     * {@code kubectl kustomize deploy/k8s/<dir>} (offline), every document parsed. A variant
+     * {@code base+components/a+components/b} is the base with those components, composed in a kustomization
+     * under target/ (components are not rendered on their own).
+     */
+    static List<HasMetadata> render(String variant) throws IOException, InterruptedException {
+        Path k8s = REPO.resolve("deploy/k8s");
+        String[] parts = variant.split("\\+");
+        if (parts.length == 1) {
+            return renderDirectory(k8s.resolve(variant));
+        }
+        Path dir = Files.createDirectories(REPO.resolve("system-tests/target/kustomize")
+                .resolve(variant.replaceAll("[^A-Za-z0-9]+", "-")));
+        StringBuilder kustomization = new StringBuilder(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ")
+                .append(relative(dir, k8s.resolve(parts[0]))).append("\ncomponents:\n");
+        for (int i = 1; i < parts.length; i++) {
+            kustomization.append("  - ").append(relative(dir, k8s.resolve(parts[i]))).append('\n');
+        }
+        Files.writeString(dir.resolve("kustomization.yaml"), kustomization);
+        return renderDirectory(dir);
+    }
+
+    private static String relative(Path from, Path to) {
+        return from.relativize(to).toString().replace('\\', '/');
+    }
+
+    private static List<HasMetadata> renderDirectory(Path dir) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString())
                 .redirectErrorStream(false).start();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (InputStream in = p.getInputStream()) {
@@ -35,10 +62,11 @@ final class Manifests {
         }
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("kubectl kustomize " + dir + " failed: " + err);
+            throw new IllegalStateException("kubectl kustomize " + REPO.relativize(dir) + " failed: " + err);
         }
         KubernetesSerialization serialization = new KubernetesSerialization();
-        // Strimzi's resources carry no service-loader entry: register them so they parse typed
+        // Strimzi's resources carry no service-loader entry: register them so they parse typed (CloudNativePG's
+        // and KEDA's have no typed classes on Maven Central: they parse as GenericKubernetesResource)
         serialization.registerKubernetesResource(STRIMZI, "Kafka", Kafka.class);
         serialization.registerKubernetesResource(STRIMZI, "KafkaNodePool", KafkaNodePool.class);
         serialization.registerKubernetesResource(STRIMZI, "KafkaTopic", KafkaTopic.class);

@@ -4,19 +4,23 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /** Everything the dashboard can be told, under {@code dashboard.*} (environment: {@code DASHBOARD_*}). */
 @ConfigMapping(prefix = "dashboard")
 public interface DashboardConfig {
 
-    /** Base URL of trainer-service. */
+    /**
+     * Base URLs of trainer-service, comma-separated: one per replica. Each is asked for its readiness and, without
+     * a Prometheus server, scraped; the replicas' series are merged.
+     */
     @WithDefault("http://127.0.0.1:8081")
-    URI trainerUrl();
+    List<URI> trainerUrl();
 
-    /** Base URL of transfer-service. */
+    /** Base URLs of transfer-service, comma-separated: one per replica (as {@link #trainerUrl()}). */
     @WithDefault("http://127.0.0.1:8082")
-    URI transferUrl();
+    List<URI> transferUrl();
 
     /** Prometheus server whose HTTP API holds the services' metrics; absent: scrape /q/metrics directly. */
     Optional<URI> prometheusUrl();

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
 /** The JSON the page polls: figures from metrics, and model 2's per-layer summary from transfer-service. */
@@ -39,9 +40,13 @@ public class DashboardResource {
     @Path("settings")
     @Operation(summary = "Where the page reads from and how often it refreshes")
     public Map<String, Object> settings() {
-        return Map.of("refreshMillis", config.refreshInterval().toMillis(), "trainerUrl",
-                config.trainerUrl().toString(), "transferUrl", config.transferUrl().toString(), "prometheusUrl",
-                config.prometheusUrl().map(URI::toString).orElse(""));
+        // trainerUrl and transferUrl: the first replica's (the page's curl hint); the lists: every replica's
+        return Map.of("refreshMillis", config.refreshInterval().toMillis(),
+                "trainerUrl", config.trainerUrl().get(0).toString(),
+                "transferUrl", config.transferUrl().get(0).toString(),
+                "trainerUrls", config.trainerUrl().stream().map(URI::toString).toList(),
+                "transferUrls", config.transferUrl().stream().map(URI::toString).toList(),
+                "prometheusUrl", config.prometheusUrl().map(URI::toString).orElse(""));
     }
 
     @GET
@@ -54,8 +59,9 @@ public class DashboardResource {
                     .orElse(MediaType.APPLICATION_JSON)).entity(r.body()).build();
         } catch (IOException e) {
             return Response.status(502).type("application/problem+json").entity(Map.of("type", "about:blank",
-                    "title", "Bad Gateway", "status", 502, "detail", "transfer-service at " + config.transferUrl()
-                            + " is unreachable: " + e.getMessage())).build();
+                    "title", "Bad Gateway", "status", 502, "detail", "transfer-service at " + config.transferUrl().stream()
+                            .map(URI::toString).collect(Collectors.joining(", ")) + " is unreachable: "
+                            + e.getMessage())).build();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Response.status(503).build();

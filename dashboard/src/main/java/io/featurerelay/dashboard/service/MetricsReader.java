@@ -13,18 +13,29 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Where the figures come from: a Prometheus server's HTTP API when one is configured, otherwise each
- * service's /q/metrics. Also asks every service for its readiness, so that the page can say which is down.
+ * Where the figures come from: a Prometheus server's HTTP API when one is configured, otherwise the /q/metrics
+ * of every replica of each service, merged ({@link SeriesMerger}). Also asks every replica for its readiness,
+ * so that the page can say which is down.
  */
 @ApplicationScoped
 public class MetricsReader {
 
-    /** The instant query for every Feature Relay series. */
-    static final String QUERY = "{__name__=~\"featurerelay_.+\"}";
+    /**
+     * The instant queries for the series the page draws, aggregated across pods as {@link SeriesMerger} merges
+     * replicas: one value per (run, role, epoch), per (run, role) and so on, whichever pod exported it.
+     */
+    static final List<String> QUERIES = List.of(
+            "max by (__name__, run, role, epoch) ({__name__=~\"featurerelay_epoch_.+\"})",
+            "max by (__name__, run, role) ({__name__=~\"featurerelay_training_.+\"})",
+            "max by (__name__, run, role, kind) (featurerelay_model_parameters)",
+            "max by (__name__, run, kind, dataset, classes, base_run, target) (featurerelay_run_info)");
+    static final String TRAINER = "trainer-service";
+    static final String TRANSFER = "transfer-service";
 
     /** Whether a service (or Prometheus) answered, and what it said when it did not. */
     public record SourceState(String name, String url, String state, String detail) {
@@ -48,39 +59,53 @@ public class MetricsReader {
     }
 
     public Reading read() {
-        Map<String, URI> services = Map.of("trainer-service", config.trainerUrl(), "transfer-service",
-                config.transferUrl());
+        Map<String, List<URI>> services = new LinkedHashMap<>();
+        services.put(TRAINER, config.trainerUrl());
+        services.put(TRANSFER, config.transferUrl());
         List<SourceState> states = new ArrayList<>();
-        Map<String, Boolean> up = new HashMap<>();
-        for (String name : List.of("trainer-service", "transfer-service")) {
-            SourceState state = health(name, services.get(name));
-            states.add(state);
-            up.put(name, !SourceState.UNREACHABLE.equals(state.state()));
-        }
+        services.forEach((name, urls) -> urls.forEach(url -> states.add(health(name, url))));
         List<MetricSample> samples = new ArrayList<>();
         if (config.prometheusUrl().isPresent()) {
             URI prometheus = config.prometheusUrl().get();
             try {
-                samples.addAll(queryPrometheus(prometheus));
+                for (String query : QUERIES) {
+                    samples.addAll(queryPrometheus(prometheus, query));
+                }
                 states.add(new SourceState("prometheus", prometheus.toString(), SourceState.UP, null));
             } catch (IOException | RuntimeException e) {
+                samples.clear();
                 states.add(new SourceState("prometheus", prometheus.toString(), SourceState.UNREACHABLE,
                         describe(e)));
             }
             return new Reading("prometheus", samples, states);
         }
-        for (String name : List.of("trainer-service", "transfer-service")) {
-            if (!up.get(name)) {
-                continue;
+        // every replica that answers, merged per service (a replica that is down leaves the others' figures)
+        for (var service : services.entrySet()) {
+            List<List<MetricSample>> replicas = new ArrayList<>();
+            for (URI url : service.getValue()) {
+                int at = indexOf(states, service.getKey(), url);
+                if (SourceState.UNREACHABLE.equals(states.get(at).state())) {
+                    continue;
+                }
+                try {
+                    replicas.add(ExpositionParser.parse(get(url.resolve("/q/metrics"))));
+                } catch (IOException | RuntimeException e) {
+                    states.set(at, new SourceState(service.getKey(), url.toString(), SourceState.UNREACHABLE,
+                            "metrics: " + describe(e)));
+                }
             }
-            try {
-                samples.addAll(ExpositionParser.parse(get(services.get(name).resolve("/q/metrics"))));
-            } catch (IOException | RuntimeException e) {
-                states.replaceAll(s -> s.name().equals(name)
-                        ? new SourceState(name, s.url(), SourceState.UNREACHABLE, "metrics: " + describe(e)) : s);
-            }
+            samples.addAll(SeriesMerger.merge(replicas));
         }
         return new Reading("direct", samples, states);
+    }
+
+    private static int indexOf(List<SourceState> states, String name, URI url) {
+        for (int i = 0; i < states.size(); i++) {
+            if (states.get(i).name().equals(name) && states.get(i).url().equals(url.toString())) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no state of " + name + " at " + url);
     }
 
     private SourceState health(String name, URI base) {
@@ -100,13 +125,27 @@ public class MetricsReader {
         }
     }
 
-    /** transfer-service's status of one transfer (model 2's per-layer summary is in it), as it answered. */
+    /**
+     * transfer-service's status of one transfer (model 2's per-layer summary is in it), as the first replica that
+     * answers said it (every replica answers every GET alike).
+     */
     public HttpResponse<String> transferStatus(String id) throws IOException, InterruptedException {
-        URI uri = config.transferUrl().resolve("/api/v1/transfers/" + URLEncoder.encode(id, StandardCharsets.UTF_8));
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(config.timeout()).GET();
-        // only the service's API gets the token (metrics and health are open; Prometheus is another party)
-        config.apiToken().ifPresent(token -> request.header("Authorization", "Bearer " + token));
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        IOException failure = null;
+        for (URI base : config.transferUrl()) {
+            URI uri = base.resolve("/api/v1/transfers/" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(config.timeout()).GET();
+            // only the service's API gets the token (metrics and health are open; Prometheus is another party)
+            config.apiToken().ifPresent(token -> request.header("Authorization", "Bearer " + token));
+            try {
+                return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                if (failure != null) {
+                    e.addSuppressed(failure);
+                }
+                failure = e;
+            }
+        }
+        throw failure != null ? failure : new IOException("no transfer-service URL is configured");
     }
 
     /** Names of the checks that are down, from a health body. */
@@ -124,8 +163,8 @@ public class MetricsReader {
         }
     }
 
-    private List<MetricSample> queryPrometheus(URI base) throws IOException {
-        String body = get(base.resolve("/api/v1/query?query=" + URLEncoder.encode(QUERY, StandardCharsets.UTF_8)));
+    private List<MetricSample> queryPrometheus(URI base, String query) throws IOException {
+        String body = get(base.resolve("/api/v1/query?query=" + URLEncoder.encode(query, StandardCharsets.UTF_8)));
         JsonNode root = json.readTree(body);
         if (!"success".equals(root.path("status").asText())) {
             throw new IOException("Prometheus answered " + root.path("error").asText(body));
