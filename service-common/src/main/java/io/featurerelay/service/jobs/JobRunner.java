@@ -203,9 +203,6 @@ public final class JobRunner implements AutoCloseable {
                 }
                 end(job, JobState.FAILED, reason);
             }
-            if (e instanceof VirtualMachineError fatal && !(e instanceof OutOfMemoryError)) {
-                throw fatal;
-            }
         }
     }
 

@@ -147,9 +147,9 @@ class JobMachineryTest {
 
     @Test
     void cancellingAQueuedJobEndsItAndARunningOneIsToldAtItsNextRenewal() {
-        insert("queued");
         insert("running");
         store.claim("replica-a", Duration.ofMinutes(1)).orElseThrow();
+        insert("queued");
         assertThat(store.requestCancel("queued").orElseThrow().state()).isEqualTo(JobState.CANCELLED);
         JobRecord running = store.requestCancel("running").orElseThrow();
         assertThat(running.state()).isEqualTo(JobState.RUNNING);
