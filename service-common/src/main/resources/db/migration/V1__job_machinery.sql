@@ -20,6 +20,8 @@ CREATE TABLE jobs (
     -- the replica that claimed it last (kept after it ended: which replica ran it)
     last_owner       text,
     attempts         integer     NOT NULL DEFAULT 0,
+    -- claims of a job whose replica died holding it (a lease that expired); a clean hand-back does not count
+    takeovers        integer     NOT NULL DEFAULT 0,
     cancel_requested boolean     NOT NULL DEFAULT false,
     CONSTRAINT jobs_state_known
         CHECK (state IN ('QUEUED', 'RUNNING', 'PUBLISH_PENDING', 'SUCCEEDED', 'FAILED', 'CANCELLED')),
@@ -70,6 +72,8 @@ CREATE TABLE outbox (
     attempts        integer     NOT NULL DEFAULT 0,
     last_attempt_at timestamptz,
     last_error      text,
+    -- an earlier send may have reached the broker (its replica died sending, or it timed out): look first
+    in_doubt        boolean     NOT NULL DEFAULT false,
     published_at    timestamptz,
     partition       integer,
     record_offset   bigint,

@@ -11,8 +11,9 @@ import java.time.Instant;
  * @param lastOwner   the replica that claimed it last (which replica ran it, also after it ended)
  * @param leaseUntil  when the lease expires unless renewed
  * @param attempts    how many times a replica has claimed it (more than one: it was taken over or resumed)
+ * @param takeovers   claims after its replica died holding it (not after a clean hand-back)
  */
 public record JobRecord(String id, JobState state, String error, JsonNode parameters, JsonNode details,
         Instant createdAt, Instant startedAt, Instant finishedAt, Instant updatedAt, String owner, String lastOwner, Instant leaseUntil,
-        int attempts, boolean cancelRequested) {
+        int attempts, int takeovers, boolean cancelRequested) {
 }

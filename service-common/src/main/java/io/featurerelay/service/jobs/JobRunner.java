@@ -167,9 +167,9 @@ public final class JobRunner implements AutoCloseable {
             events.resumed(id, job.attempt());
             LOG.infof("%s: job %s resumed on %s (attempt %d)", name, id, replica, job.attempt());
         }
-        if (job.attempt() > maxAttempts) {
-            end(job, JobState.FAILED, "gave up after " + maxAttempts + " attempts: every replica that ran it stopped"
-                    + " before it finished");
+        if (job.record().takeovers() >= maxAttempts) {
+            end(job, JobState.FAILED, "gave up after " + job.record().takeovers() + " takeovers: every replica that"
+                    + " ran it died before it finished");
             return;
         }
         try {

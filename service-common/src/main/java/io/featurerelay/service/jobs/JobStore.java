@@ -24,7 +24,7 @@ import java.util.Optional;
 public final class JobStore {
 
     private static final String COLUMNS = "id, state, error, parameters, details, created_at, started_at, "
-            + "finished_at, updated_at, owner, last_owner, lease_until, attempts, cancel_requested";
+            + "finished_at, updated_at, owner, last_owner, lease_until, attempts, takeovers, cancel_requested";
 
     private final Database database;
     private final ObjectMapper json;
@@ -133,7 +133,8 @@ public final class JobStore {
             try (PreparedStatement s = c.prepareStatement("""
                     UPDATE jobs SET state = 'RUNNING', owner = ?, last_owner = ?,
                         lease_until = now() + ? * interval '1 millisecond',
-                        attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
+                        attempts = attempts + 1,
+                        takeovers = takeovers + CASE WHEN state = 'RUNNING' THEN 1 ELSE 0 END, started_at = coalesce(started_at, now()), updated_at = now()
                     WHERE id = (
                         SELECT id FROM jobs
                         WHERE (state = 'QUEUED' OR (state = 'RUNNING' AND lease_until < now()))
@@ -311,7 +312,7 @@ public final class JobStore {
                     json.readTree(r.getString("parameters")), json.readTree(r.getString("details")),
                     instant(r, "created_at"), instant(r, "started_at"), instant(r, "finished_at"),
                     instant(r, "updated_at"), r.getString("owner"), r.getString("last_owner"), instant(r, "lease_until"), r.getInt("attempts"),
-                    r.getBoolean("cancel_requested"));
+                    r.getInt("takeovers"), r.getBoolean("cancel_requested"));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("job " + r.getString("id") + " holds unreadable JSON", e);
         }

@@ -8,7 +8,8 @@ import java.time.Duration;
  * @param replicaId    unique among the replicas that are up (the pod name on Kubernetes)
  * @param lease        how long a claimed job stays this replica's without a renewal (renewed every quarter of it)
  * @param pollInterval how often an idle replica looks for waiting jobs
- * @param maxAttempts  claims of one job before it fails (a job that kills every replica that runs it)
+ * @param maxAttempts  takeovers of one job (its replica died holding it) before it fails: a job that kills every
+ *                     replica that runs it is not run forever
  */
 public record JobsSettings(String replicaId, Duration lease, Duration pollInterval, int maxAttempts) {
 }

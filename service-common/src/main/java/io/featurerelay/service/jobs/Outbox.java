@@ -60,7 +60,8 @@ public final class Outbox {
                         SELECT id FROM outbox
                         WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < now())
                         ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
-                    RETURNING id, job_id, topic, record_key, artifact, value, headers, attempts, last_attempt_at""")) {
+                    RETURNING id, job_id, topic, record_key, artifact, value, headers, attempts, last_attempt_at,
+                        in_doubt""")) {
                 s.setString(1, owner);
                 s.setLong(2, lease.toMillis());
                 try (ResultSet r = s.executeQuery()) {
@@ -70,7 +71,7 @@ public final class Outbox {
                     Timestamp last = r.getTimestamp(9);
                     return Optional.of(new OutboxRecord(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
                             r.getString(5), r.getBytes(6), headers(r.getString(7)), r.getInt(8),
-                            last == null ? null : last.toInstant()));
+                            last == null ? null : last.toInstant(), r.getBoolean(10)));
                 }
             }
         });
@@ -80,7 +81,7 @@ public final class Outbox {
     public void attempting(long id, String owner, Duration lease) {
         store.database().transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("""
-                    UPDATE outbox SET attempts = attempts + 1, last_attempt_at = now(),
+                    UPDATE outbox SET attempts = attempts + 1, last_attempt_at = now(), in_doubt = true,
                         lease_until = now() + ? * interval '1 millisecond'
                     WHERE id = ? AND owner = ?""")) {
                 s.setLong(1, lease.toMillis());
@@ -91,16 +92,21 @@ public final class Outbox {
         });
     }
 
-    /** A send failed: released for the next try after {@code retryIn}. */
-    public void failed(long id, String owner, String error, Duration retryIn) {
+    /**
+     * A send failed: released for the next try after {@code retryIn}; {@code inDoubt} when the broker may have
+     * the record all the same (the send timed out).
+     */
+    public void failed(long id, String owner, String error, Duration retryIn, boolean inDoubt) {
         store.database().transaction(c -> {
             try (PreparedStatement s = c.prepareStatement("""
-                    UPDATE outbox SET last_error = ?, lease_until = now() + ? * interval '1 millisecond'
+                    UPDATE outbox SET last_error = ?, lease_until = now() + ? * interval '1 millisecond',
+                        in_doubt = ?
                     WHERE id = ? AND owner = ?""")) {
                 s.setString(1, error);
                 s.setLong(2, retryIn.toMillis());
-                s.setLong(3, id);
-                s.setString(4, owner);
+                s.setBoolean(3, inDoubt);
+                s.setLong(4, id);
+                s.setString(5, owner);
                 return s.executeUpdate();
             }
         });
@@ -110,7 +116,7 @@ public final class Outbox {
     public void published(Connection c, long id, int partition, long offset) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("""
                 UPDATE outbox SET published_at = now(), partition = ?, record_offset = ?, owner = NULL,
-                    lease_until = NULL, last_error = NULL
+                    lease_until = NULL, last_error = NULL, in_doubt = false
                 WHERE id = ?""")) {
             s.setInt(1, partition);
             s.setLong(2, offset);

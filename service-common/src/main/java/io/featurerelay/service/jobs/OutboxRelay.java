@@ -118,13 +118,15 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     private void relay(OutboxRecord record) {
-        if (record.attempts() > 0) {
+        if (record.inDoubt()) {
             Optional<Delivery> earlier;
             try {
                 earlier = sender.find(record);
             } catch (RuntimeException e) {
+                // unknown whether Kafka has it: not sent again until it can be told
+                hook.failed(record, e);
                 outbox.failed(record.id(), owner, "cannot tell whether an earlier send arrived: " + e.getMessage(),
-                        backoff(record.attempts()));
+                        backoff(Math.max(1, record.attempts())), true);
                 return;
             }
             if (earlier.isPresent()) {
@@ -159,7 +161,7 @@ public final class OutboxRelay implements AutoCloseable {
             LOG.warnf("outbox: sending %s of %s failed (attempt %d: %s); retrying in %d ms", record.topic(),
                     record.jobId(), record.attempts() + 1, cause.getMessage(), retry.toMillis());
             hook.failed(record, cause);
-            outbox.failed(record.id(), owner, String.valueOf(cause.getMessage()), retry);
+            outbox.failed(record.id(), owner, String.valueOf(cause.getMessage()), retry, timedOut(cause));
         }
     }
 
@@ -184,6 +186,16 @@ public final class OutboxRelay implements AutoCloseable {
                 backoff = Math.min(backoff * 2, 10_000);
             }
         }
+    }
+
+    /** A send that timed out may have been appended all the same; one refused outright was not. */
+    static boolean timedOut(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     Duration backoff(int attempts) {

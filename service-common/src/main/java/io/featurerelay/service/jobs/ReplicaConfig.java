@@ -33,7 +33,10 @@ public interface ReplicaConfig {
         @WithDefault("500ms")
         Duration pollInterval();
 
-        /** Claims of one job before it fails: a job that stops every replica that runs it is not run forever. */
+        /**
+         * Takeovers of one job (its replica died holding it) before it fails: a job that kills every replica that
+         * runs it is not run forever. A replica that stops cleanly hands its jobs back without counting.
+         */
         @WithDefault("5")
         int maxAttempts();
     }

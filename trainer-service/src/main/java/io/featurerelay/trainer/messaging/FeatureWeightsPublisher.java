@@ -103,7 +103,7 @@ public class FeatureWeightsPublisher implements OutboxRelay.RecordSender {
         String sha = record.headers().get(FeatureWeightsTopic.SHA256_HEADER);
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
             List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p : consumer.partitionsFor(record.topic(), Duration.ofSeconds(10))) {
+            for (PartitionInfo p : consumer.partitionsFor(record.topic(), Duration.ofSeconds(5))) {
                 partitions.add(new TopicPartition(p.topic(), p.partition()));
             }
             consumer.assign(partitions);
