@@ -422,13 +422,18 @@ public final class PostgresProcess implements AutoCloseable {
         }
     }
 
-    /** A signal other than SIGTERM and SIGKILL, which are all that {@link Process} sends. */
-    private static void signal(long pid, String signal) {
+    /**
+     * A signal other than SIGTERM and SIGKILL, which are all that {@link Process} sends: through PostgreSQL's own
+     * pg_ctl (as the server's account), which comes with the server where a kill binary may not (procps is not
+     * essential on Debian).
+     */
+    private void signal(long pid, String signal) {
         try {
-            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true)
+            Process pgCtl = command(List.of(binDir.resolve("pg_ctl").toString(), "kill", signal, Long.toString(pid)))
                     .start();
-            kill.getInputStream().readAllBytes();
-            kill.waitFor(10, TimeUnit.SECONDS);
+            if (!pgCtl.waitFor(30, TimeUnit.SECONDS)) {
+                pgCtl.destroyForcibly();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot signal PostgreSQL (pid " + pid + ")", e);
         } catch (InterruptedException e) {
