@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole system on this machine, in one command: builds Feature Relay, makes sure Fashion-MNIST is
-# there, starts the real Kafka broker, trainer-service, transfer-service and the dashboard, runs the default
-# experiment (base model on classes 0-4, then model 2 and the from-scratch baseline on 5-9), shows progress,
-# prints the comparison table and the dashboard URL, and keeps everything up until Ctrl-C, which stops every
-# process it started. Logs go to RUN_DIR/logs (default run/logs).
+# there, starts the real Kafka broker, a real PostgreSQL (Debian's binaries), trainer-service and
+# transfer-service (one replica each, or --trainer-replicas/--transfer-replicas) and the dashboard, runs the
+# default experiment (base model on classes 0-4, then model 2 and the from-scratch baseline on 5-9), shows
+# progress, prints the comparison table and the dashboard URL, and keeps everything up until Ctrl-C, which stops
+# every process it started (the services first, then PostgreSQL and Kafka). Logs go to RUN_DIR/logs (default
+# run/logs); broker and database data stay in RUN_DIR, so that a second run reuses them.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +15,9 @@ default_data_dir=/usr/share/datasets/fashion-mnist
 data_dir=$default_data_dir
 epochs=5 batch_size=128 optimizer=adadelta
 kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080
+# 5433, not PostgreSQL's 5432: a system PostgreSQL (Debian's cluster "main") may well hold that one
+postgres_port=5433
+trainer_replicas=1 transfer_replicas=1
 run_dir=run build=1 stay=1
 
 usage() {
@@ -24,8 +29,10 @@ usage: deploy/local/run.sh [options]
   --optimizer NAME        adadelta or adam (default adadelta)
   --kafka-port N          (default 9092)      --controller-port N   (default 9093)
   --trainer-port N        (default 8081)      --transfer-port N     (default 8082)
-  --dashboard-port N      (default 8080)
-  --run-dir DIR           broker data, service stores and logs (default run)
+  --dashboard-port N      (default 8080)      --postgres-port N     (default 5433)
+  --trainer-replicas N    trainer-service processes, replica i on --trainer-port + 2i (default 1)
+  --transfer-replicas N   transfer-service processes, replica i on --transfer-port + 2i (default 1)
+  --run-dir DIR           broker and database data, passwords and logs (default run)
   --no-build              use the jars as they are
   --exit-when-done        stop everything after printing the table (for CI)
 EOF
@@ -42,6 +49,9 @@ while [ $# -gt 0 ]; do
     --trainer-port) trainer_port=$2; shift 2 ;;
     --transfer-port) transfer_port=$2; shift 2 ;;
     --dashboard-port) dashboard_port=$2; shift 2 ;;
+    --postgres-port) postgres_port=$2; shift 2 ;;
+    --trainer-replicas) trainer_replicas=$2; shift 2 ;;
+    --transfer-replicas) transfer_replicas=$2; shift 2 ;;
     --run-dir) run_dir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --exit-when-done) stay=0; shift ;;
@@ -49,8 +59,12 @@ while [ $# -gt 0 ]; do
     *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
 done
-for n in "$epochs" "$batch_size" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port"; do
+for n in "$epochs" "$batch_size" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port" \
+  "$postgres_port" "$trainer_replicas" "$transfer_replicas"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
+done
+for n in "$trainer_replicas" "$transfer_replicas"; do
+  [ "$n" -ge 1 ] || { echo "error: a service needs at least one replica, not $n" >&2; exit 64; }
 done
 
 for tool in java mvn curl; do
@@ -75,13 +89,33 @@ if [ ! -e "$data_dir/train-images-idx3-ubyte.gz" ] && [ ! -e "$data_dir/train-im
 fi
 data_dir=$(cd "$data_dir" && pwd)
 
+# --- PostgreSQL's server binaries (Debian's postgresql package) ---------------------------------------------
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && [ -z "${FEATURERELAY_PG_BIN:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "PostgreSQL is missing: installing the Debian package postgresql"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
+    # the package starts a cluster "main" on 5432 where an init system lets it; this command starts its own
+    if command -v pg_lsclusters >/dev/null; then
+      pg_lsclusters -h | while read -r version cluster _ status _; do
+        if [ "$status" = online ]; then pg_ctlcluster "$version" "$cluster" stop || true; fi
+      done
+    fi
+  else
+    echo "error: PostgreSQL's server binaries are missing (no /usr/lib/postgresql/<major>/bin/initdb)." >&2
+    echo "Install them with:" >&2
+    echo "sudo apt-get install -y postgresql" >&2
+    exit 1
+  fi
+fi
+
 # --- the build ----------------------------------------------------------------------------------------------
 mkdir -p "$run_dir/logs"
 run_dir=$(cd "$run_dir" && pwd)
 logs=$run_dir/logs
 jars=(trainer-service/target/quarkus-app/quarkus-run.jar transfer-service/target/quarkus-app/quarkus-run.jar
   dashboard/target/quarkus-app/quarkus-run.jar learning-core/target/learning-core-runner.jar
-  deploy/local/kafka-broker/target/kafka-broker.jar)
+  deploy/local/kafka-broker/target/kafka-broker.jar deploy/local/postgres/target/local-postgres.jar)
 stamp=$run_dir/.build-stamp
 if [ "$build" = 1 ]; then
   stale=0
@@ -101,9 +135,28 @@ done
 
 # --- ports -------------------------------------------------------------------------------------------------
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for entry in "kafka:$kafka_port:--kafka-port" "kafka controller:$controller_port:--controller-port" \
-  "trainer-service:$trainer_port:--trainer-port" "transfer-service:$transfer_port:--transfer-port" \
-  "dashboard:$dashboard_port:--dashboard-port"; do
+# replica i of a service listens on its port + 2i; replica 0 keeps the plain name
+replica_name() { # service, index
+  if [ "$2" = 0 ]; then echo "$1"; else echo "$1-$2"; fi
+}
+entries=("kafka:$kafka_port:--kafka-port" "kafka controller:$controller_port:--controller-port"
+  "postgres:$postgres_port:--postgres-port" "dashboard:$dashboard_port:--dashboard-port")
+for ((i = 0; i < trainer_replicas; i++)); do
+  entries+=("$(replica_name trainer-service "$i"):$((trainer_port + 2 * i)):--trainer-port")
+done
+for ((i = 0; i < transfer_replicas; i++)); do
+  entries+=("$(replica_name transfer-service "$i"):$((transfer_port + 2 * i)):--transfer-port")
+done
+declare -A port_owner=()
+for entry in "${entries[@]}"; do
+  IFS=: read -r name port flag <<<"$entry"
+  if [ -n "${port_owner[$port]:-}" ]; then
+    echo "error: port $port would serve both ${port_owner[$port]} and $name; choose another with $flag" >&2
+    exit 64
+  fi
+  port_owner[$port]=$name
+done
+for entry in "${entries[@]}"; do
   IFS=: read -r name port flag <<<"$entry"
   if port_in_use "$port"; then
     echo "error: port $port (for $name) is in use on 127.0.0.1; stop what uses it or choose another with $flag" >&2
@@ -144,17 +197,17 @@ start() { # name, log, command...
   names+=("$name")
 }
 
-await_ready() { # name, url, pid
+await_ready() { # name, url, pid, log
   for _ in $(seq 1 240); do
     if ! kill -0 "$3" 2>/dev/null; then
-      echo "error: $1 exited; the end of its log ($logs/$1.log):" >&2
-      tail -30 "$logs/$1.log" >&2
+      echo "error: $1 exited; the end of its log ($4):" >&2
+      tail -30 "$4" >&2
       exit 1
     fi
     curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
     sleep 0.5
   done
-  echo "error: $1 did not become ready in 2 minutes; see $logs/$1.log" >&2
+  echo "error: $1 did not become ready in 2 minutes; see $4" >&2
   exit 1
 }
 
@@ -164,9 +217,40 @@ start kafka "$logs/kafka.log" java -Xmx192m -Xms32m -XX:+UseSerialGC -Dorg.slf4j
   -cp "$broker/kafka-broker.jar:$broker/lib/*" io.featurerelay.broker.LocalKafkaBroker \
   --data-dir "$run_dir/kafka" --port "$kafka_port" --controller-port "$controller_port"
 echo "$controller_port" >"$run_dir/kafka/controller-port"
+
+# PostgreSQL, the services' shared and durable state: one database, one role per service, each owning its schema.
+# Each role's password is generated once (mode 600) and reused by every later run; LocalPostgres reads the files,
+# and the services get them through their environment, so that no password shows in ps.
+secrets=$run_dir/secrets
+mkdir -p "$secrets"
+chmod 700 "$secrets"
+for role in trainer transfer; do
+  if [ ! -s "$secrets/$role.password" ]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$secrets/$role.password")
+  fi
+done
+pg=deploy/local/postgres/target
+start postgres "$logs/postgres.log" java -Xmx64m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  -cp "$pg/local-postgres.jar:$pg/lib/*" io.featurerelay.postgres.LocalPostgres \
+  --data-dir "$run_dir/postgres" --port "$postgres_port" --database featurerelay \
+  --role "trainer:$secrets/trainer.password" --role "transfer:$secrets/transfer.password" \
+  --log "$logs/postgres-server.log"
+postgres_pid=$!
+
 for _ in $(seq 1 120); do port_in_use "$kafka_port" && break; sleep 0.5; done
 port_in_use "$kafka_port" || { echo "error: the Kafka broker did not start; see $logs/kafka.log" >&2; exit 1; }
 echo "Kafka broker        127.0.0.1:$kafka_port"
+for _ in $(seq 1 180); do
+  grep -q '^PostgreSQL ready' "$logs/postgres.log" 2>/dev/null && break
+  if ! kill -0 "$postgres_pid" 2>/dev/null; then break; fi
+  sleep 0.5
+done
+if ! grep -q '^PostgreSQL ready' "$logs/postgres.log" 2>/dev/null; then
+  echo "error: PostgreSQL did not start; the end of $logs/postgres.log:" >&2
+  tail -30 "$logs/postgres.log" >&2
+  exit 1
+fi
+echo "PostgreSQL          127.0.0.1:$postgres_port/featurerelay (roles trainer, transfer)"
 
 # the settings bench/ measured with (README, Performance): a 512 MB heap; ND4J's off-heap arrays capped at
 # 900 MB (past it JavaCPP runs the GC, which frees dead arrays) and the whole process at 1.5 GB resident
@@ -176,28 +260,65 @@ set -a
 . deploy/k8s/base/native-runtime.env
 set +a
 bootstrap=-Dkafka.bootstrap.servers=127.0.0.1:$kafka_port
-start trainer-service "$logs/trainer-service.log" java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$trainer_port" \
-  -Dtrainer.data-dir="$data_dir" -Dtrainer.store-dir="$run_dir/trainer-store" \
-  -jar trainer-service/target/quarkus-app/quarkus-run.jar
-start transfer-service "$logs/transfer-service.log" java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$transfer_port" \
-  -Dtransfer.store-dir="$run_dir/transfer-store" -Dtransfer.targets.default.data-dir="$data_dir" \
-  -Dtransfer.targets.default.epochs="$epochs" -Dtransfer.targets.default.batch-size="$batch_size" \
-  -Dtransfer.targets.default.optimizer="$optimizer" \
-  -jar transfer-service/target/quarkus-app/quarkus-run.jar
+datasource=-Dquarkus.datasource.jdbc.url=jdbc:postgresql://127.0.0.1:$postgres_port/featurerelay
+# The replica id (featurerelay.replica-id) and the password travel in the environment (the password is not
+# shown by ps). Replica i listens on the service's port + 2i, so that the default ports of both services
+# interleave (8081, 8083, ... and 8082, 8084, ...); it logs to logs/SERVICE-i.log, and SERVICE.log stays the
+# name of replica 0's log (a link to SERVICE-0.log). Every replica shares the service's state in PostgreSQL.
+replica_log() { # service, index
+  echo "$logs/$1-$2.log"
+}
+link_first_log() { # service
+  ln -sfn "$1-0.log" "$logs/$1.log"
+}
+trainer_urls=() transfer_urls=() service_pids=() service_names=() service_logs=() service_urls=()
+for ((i = 0; i < trainer_replicas; i++)); do
+  port=$((trainer_port + 2 * i))
+  QUARKUS_DATASOURCE_PASSWORD=$(cat "$secrets/trainer.password") FEATURERELAY_REPLICA_ID=trainer-$i \
+    start "$(replica_name trainer-service "$i")" "$(replica_log trainer-service "$i")" \
+    java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
+    "$datasource" -Dquarkus.datasource.username=trainer \
+    -Dtrainer.data-dir="$data_dir" \
+    -jar trainer-service/target/quarkus-app/quarkus-run.jar
+  trainer_urls+=("http://127.0.0.1:$port")
+  service_pids+=($!) service_names+=("$(replica_name trainer-service "$i")")
+  service_logs+=("$(replica_log trainer-service "$i")") service_urls+=("http://127.0.0.1:$port/api/v1/trainings")
+done
+link_first_log trainer-service
+for ((i = 0; i < transfer_replicas; i++)); do
+  port=$((transfer_port + 2 * i))
+  QUARKUS_DATASOURCE_PASSWORD=$(cat "$secrets/transfer.password") FEATURERELAY_REPLICA_ID=transfer-$i \
+    start "$(replica_name transfer-service "$i")" "$(replica_log transfer-service "$i")" \
+    java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
+    "$datasource" -Dquarkus.datasource.username=transfer \
+    -Dtransfer.targets.default.data-dir="$data_dir" \
+    -Dtransfer.targets.default.epochs="$epochs" -Dtransfer.targets.default.batch-size="$batch_size" \
+    -Dtransfer.targets.default.optimizer="$optimizer" \
+    -jar transfer-service/target/quarkus-app/quarkus-run.jar
+  transfer_urls+=("http://127.0.0.1:$port")
+  service_pids+=($!) service_names+=("$(replica_name transfer-service "$i")")
+  service_logs+=("$(replica_log transfer-service "$i")") service_urls+=("http://127.0.0.1:$port/api/v1/transfers")
+done
+link_first_log transfer-service
+join_urls() { local IFS=,; echo "$*"; }
 start dashboard "$logs/dashboard.log" java -Xmx256m -Dquarkus.http.port="$dashboard_port" \
-  -Ddashboard.trainer-url="http://127.0.0.1:$trainer_port" -Ddashboard.transfer-url="http://127.0.0.1:$transfer_port" \
+  -Ddashboard.trainer-url="$(join_urls "${trainer_urls[@]}")" \
+  -Ddashboard.transfer-url="$(join_urls "${transfer_urls[@]}")" \
   -jar dashboard/target/quarkus-app/quarkus-run.jar
-await_ready trainer-service "http://127.0.0.1:$trainer_port/q/health/ready" "${pids[1]}"
-echo "trainer-service     http://127.0.0.1:$trainer_port/api/v1/trainings"
-await_ready transfer-service "http://127.0.0.1:$transfer_port/q/health/ready" "${pids[2]}"
-echo "transfer-service    http://127.0.0.1:$transfer_port/api/v1/transfers"
-await_ready dashboard "http://127.0.0.1:$dashboard_port/q/health/ready" "${pids[3]}"
+dashboard_pid=$!
+for ((i = 0; i < ${#service_pids[@]}; i++)); do
+  url=${service_urls[$i]}
+  await_ready "${service_names[$i]}" "${url%%/api/*}/q/health/ready" "${service_pids[$i]}" "${service_logs[$i]}"
+  printf '%-19s %s\n' "${service_names[$i]}" "$url"
+done
+await_ready dashboard "http://127.0.0.1:$dashboard_port/q/health/ready" "$dashboard_pid" "$logs/dashboard.log"
 echo "dashboard           http://localhost:$dashboard_port/"
 echo "logs                $logs"
 echo
 
 # --- the experiment ----------------------------------------------------------------------------------------
 body="{\"epochs\": $epochs, \"batchSize\": $batch_size, \"optimizer\": \"$optimizer\", \"classes\": [0, 1, 2, 3, 4]}"
+# submitted to replica 0 and followed there (any replica answers for every job once the services share PostgreSQL)
 answer=$(curl -sS -X POST -H 'Content-Type: application/json' -d "$body" \
   "http://127.0.0.1:$trainer_port/api/v1/trainings")
 base=$(printf '%s' "$answer" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)

@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's run command, on the committed sample with one epoch: Ctrl-C stops every process it started; a
- * second run reuses the broker's data and prints the comparison table; a port in use is refused clearly.
+ * The README's run command, on the committed sample with one epoch: Ctrl-C stops every process it started
+ * (PostgreSQL with a clean shutdown); a second run reuses the broker's and the database's data and prints the
+ * comparison table; a port in use is refused clearly.
  */
 class RunCommandIT {
 
@@ -25,7 +26,7 @@ class RunCommandIT {
     static final String SAMPLE = REPO.resolve("learning-core/src/test/resources/fashion-mnist-sample").toString();
 
     private final int[] ports = {ServiceProcess.freePort(), ServiceProcess.freePort(), ServiceProcess.freePort(),
-        ServiceProcess.freePort(), ServiceProcess.freePort()};
+        ServiceProcess.freePort(), ServiceProcess.freePort(), ServiceProcess.freePort()};
 
     private List<String> command(Path runDir, String... extra) {
         // SIGINT back to its default first: a shell started with it ignored (as every command started in the
@@ -34,7 +35,8 @@ class RunCommandIT {
         List<String> c = new ArrayList<>(List.of("env", "--default-signal=INT", "bash", "deploy/local/run.sh",
                 "--no-build", "--data-dir", SAMPLE, "--epochs", "1", "--batch-size", "32", "--optimizer", "adam",
                 "--kafka-port", "" + ports[0], "--controller-port", "" + ports[1], "--trainer-port", "" + ports[2],
-                "--transfer-port", "" + ports[3], "--dashboard-port", "" + ports[4], "--run-dir", runDir.toString()));
+                "--transfer-port", "" + ports[3], "--dashboard-port", "" + ports[4], "--postgres-port", "" + ports[5],
+                "--run-dir", runDir.toString()));
         c.addAll(List.of(extra));
         return c;
     }
@@ -66,8 +68,10 @@ class RunCommandIT {
         new ProcessBuilder("kill", "-INT", Long.toString(interrupted.pid())).start().waitFor();
         assertThat(interrupted.waitFor(2, TimeUnit.MINUTES)).as(Files.readString(first)).isTrue();
         assertThat(interrupted.exitValue()).isEqualTo(130);
-        assertThat(Files.readString(first)).contains("Stopping").contains("Stopped. Logs:");
+        assertThat(Files.readString(first)).contains("PostgreSQL          127.0.0.1:" + ports[5] + "/featurerelay")
+                .contains("Stopping").contains("Stopped. Logs:");
         await().atMost(Duration.ofSeconds(30)).until(() -> !anyPortOpen());
+        assertThat(Files.readString(runDir.resolve("logs/postgres-server.log"))).contains("database system is shut down");
 
         // the second run reuses the broker's data and runs to the end
         Path second = runDir.resolve("second.out");
@@ -75,6 +79,10 @@ class RunCommandIT {
         assertThat(full.waitFor(10, TimeUnit.MINUTES)).as("the run command finished").isTrue();
         String out = Files.readString(second);
         assertThat(full.exitValue()).as(out).isZero();
+        // the database Ctrl-C shut down cleanly started again from its data, with no second initdb
+        String serverLog = Files.readString(runDir.resolve("logs/postgres-server.log"));
+        assertThat(serverLog).contains("database system was shut down at");
+        assertThat(serverLog.split("creating configuration files", -1)).hasSize(2);
         assertThat(out).contains("dashboard           http://localhost:" + ports[4])
                 .contains("epoch  | base acc (time)        | transfer acc (time)    | scratch acc (time)")
                 .containsPattern("\\n1 +\\| 0\\.\\d{4} \\([\\d.]+ s\\) +\\| 0\\.\\d{4} \\([\\d.]+ s\\) +\\| 0\\.\\d{4} \\(")

@@ -49,8 +49,11 @@ public final class LocalPostgres {
         AtomicBoolean stopping = new AtomicBoolean();
         Thread stopper = new Thread(() -> {
             stopping.set(true);
+            boolean wasRunning = postgres.isRunning();
             postgres.stop();
-            System.out.println("PostgreSQL stopped");
+            if (wasRunning) {
+                System.out.println("PostgreSQL stopped");
+            }
         }, "local-postgres-stop");
         Runtime.getRuntime().addShutdownHook(stopper);
         try {

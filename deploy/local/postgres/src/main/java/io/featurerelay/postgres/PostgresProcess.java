@@ -17,6 +17,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -158,7 +159,13 @@ public final class PostgresProcess implements AutoCloseable {
                 throw new IllegalStateException("the PostgreSQL data in " + dataDir + " has no superuser password file "
                         + superuserPasswordFile() + "; it was not created by this launcher (use another data directory)");
             }
-            postmaster = command(List.of(binDir.resolve("postgres").toString(), "-D", dataDir.toString(),
+            List<String> server = new ArrayList<>();
+            // a session of its own: Ctrl-C in a terminal reaches the whole foreground process group, and the server
+            // must stop when its launcher says so (after the services), not at the same moment as everything else
+            if (ServerAccount.onPath("setsid")) {
+                server.add("setsid");
+            }
+            server.addAll(List.of(binDir.resolve("postgres").toString(), "-D", dataDir.toString(),
                     "-p", Integer.toString(port),
                     "-c", "listen_addresses=127.0.0.1",
                     // no Unix socket: the default directory (/var/run/postgresql) belongs to Debian's own clusters
@@ -168,7 +175,8 @@ public final class PostgresProcess implements AutoCloseable {
                     // a local, shared machine: small caches, enough connections for a few replicas' pools
                     "-c", "shared_buffers=32MB", "-c", "max_connections=100",
                     "-c", "logging_collector=off", "-c", "log_destination=stderr",
-                    "-c", "log_line_prefix=%m [%p] ")).start();
+                    "-c", "log_line_prefix=%m [%p] "));
+            postmaster = command(server).start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start PostgreSQL: " + e.getMessage(), e);
         }
@@ -414,13 +422,18 @@ public final class PostgresProcess implements AutoCloseable {
         }
     }
 
-    /** A signal other than SIGTERM and SIGKILL, which are all that {@link Process} sends. */
-    private static void signal(long pid, String signal) {
+    /**
+     * A signal other than SIGTERM and SIGKILL, which are all that {@link Process} sends: through PostgreSQL's own
+     * pg_ctl (as the server's account), which comes with the server where a kill binary may not (procps is not
+     * essential on Debian).
+     */
+    private void signal(long pid, String signal) {
         try {
-            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true)
+            Process pgCtl = command(List.of(binDir.resolve("pg_ctl").toString(), "kill", signal, Long.toString(pid)))
                     .start();
-            kill.getInputStream().readAllBytes();
-            kill.waitFor(10, TimeUnit.SECONDS);
+            if (!pgCtl.waitFor(30, TimeUnit.SECONDS)) {
+                pgCtl.destroyForcibly();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot signal PostgreSQL (pid " + pid + ")", e);
         } catch (InterruptedException e) {

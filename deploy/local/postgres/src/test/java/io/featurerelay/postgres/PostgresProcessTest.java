@@ -124,7 +124,13 @@ class PostgresProcessTest {
 
     @Test
     void theServerListensOnLoopbackOnlyAndRunsAsAnUnprivilegedUserWhenWeAreRoot() throws Exception {
-        String user = ProcessHandle.of(postgres.pid()).orElseThrow().info().user().orElseThrow();
+        ProcessHandle.Info server = ProcessHandle.of(postgres.pid()).orElseThrow().info();
+        // the process we hold is the server itself (setsid and setpriv exec in place), so stop() and kill() reach it
+        assertThat(server.command().orElseThrow()).endsWith("/postgres");
+        // in a session of its own, so that a terminal's Ctrl-C leaves its stopping to the launcher
+        String stat = Files.readString(Path.of("/proc", Long.toString(postgres.pid()), "stat"));
+        assertThat(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[3]).isEqualTo(Long.toString(postgres.pid()));
+        String user = server.user().orElseThrow();
         if (ServerAccount.currentUid() == 0) {
             // CI and this project's machines run as root, which PostgreSQL refuses: the server switched accounts
             assertThat(user).isIn(ServerAccount.DEDICATED_NAME, ServerAccount.FALLBACK_NAME);
