@@ -97,6 +97,17 @@ class CheckpointTest {
     }
 
     @Test
+    void aDivergedRunsHistoryRoundTrips() throws IOException {
+        Checkpoint diverged = new Checkpoint(List.of(new EpochResult(1, Double.NaN, 0.1, 2.5, Double.POSITIVE_INFINITY)),
+                16, 60, checkpoint.state());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        diverged.writeTo(out);
+        Checkpoint back = read(out.toByteArray(), LIMIT);
+        assertThat(back).isEqualTo(diverged);
+        assertThat(back.history().get(0).loss()).isNaN();
+    }
+
+    @Test
     void rejectsWhatIsNoCheckpoint() {
         byte[] bad = bytes.clone();
         bad[3] = '2';
