@@ -174,6 +174,19 @@ class CheckpointResumeTest {
 
         assertBitIdentical(all(b), all(a));
         assertContinuous(resumed, uninterrupted, after1);
+
+        // cancelled in the middle of epoch 2, then resumed in the same network: epoch 2's partial steps are undone
+        Network c = learner.scratch(baseSpec, 5, ADADELTA);
+        Recorder interrupted = new Recorder();
+        assertThatThrownBy(() -> learner.trainScratch(c, target, twoEpochs(ADADELTA), interrupted,
+                () -> interrupted.batches.size() >= 14, null))
+                .isInstanceOf(io.featurerelay.learning.training.TrainingCancelledException.class)
+                .hasMessageContaining("epoch 2 before batch 5");
+        assertThat(interrupted.checkpoints).hasSize(1);
+        TrainingHistory again = learner.trainScratch(c, target, twoEpochs(ADADELTA), TrainingListener.NONE,
+                () -> false, interrupted.checkpoint(1));
+        assertBitIdentical(all(c), all(a));
+        assertThat(again.last().loss()).isEqualTo(uninterrupted.last().loss());
     }
 
     @Test
