@@ -135,7 +135,7 @@ public record NetworkState(String implementation, String structure, ModelSpec sp
         }
 
         /** {@code values} without a copy: for arrays just created that nothing else references. */
-        public static Array wrap(String name, long[] shape, float[] values) {
+        static Array wrap(String name, long[] shape, float[] values) {
             return new Array(name, shape, values);
         }
 

@@ -259,7 +259,7 @@ public final class Checkpoint {
                 ByteBuffer.wrap(chunk, 0, n).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v, done, n / Float.BYTES);
                 done += n / Float.BYTES;
             }
-            values.add(NetworkState.Array.wrap(a.name(), a.shape(), v));
+            values.add(NetworkState.Array.of(a.name(), a.shape(), v));
         }
         String actual = HexFormat.of().formatHex(digest.digest());
         if (!actual.equals(header.payloadSha256())) {
@@ -284,6 +284,8 @@ public final class Checkpoint {
     /** Checks the header against itself and {@code maxBytes}; returns its arrays. */
     private static List<ArrayHeader> validate(Header h, long headerEnd, long maxBytes) throws CheckpointException {
         require(FORMAT.equals(h.format()), "format is " + h.format() + ", expected " + FORMAT);
+        require(h.formatVersion() != null && h.seed() != null && h.epochsDone() != null && h.batchSize() != null
+                && h.trainingExamples() != null && h.payloadBytes() != null, "a field is missing");
         require(h.formatVersion() == FORMAT_VERSION, "format version " + h.formatVersion() + " is not supported");
         require(h.epochsDone() >= 0, "epochsDone is negative");
         require(h.batchSize() > 0 && h.trainingExamples() > 0, "batchSize and trainingExamples must be positive");
@@ -295,7 +297,8 @@ public final class Checkpoint {
         }
         NetworkHeader net = h.network();
         require(net != null && net.implementation() != null && net.structure() != null && net.spec() != null
-                && net.optimizer() != null, "network is incomplete");
+                && net.optimizer() != null && net.learningRate() != null && net.iterations() != null,
+                "network is incomplete");
         require(Optimizer.byId(net.optimizer()).isPresent(), "unknown optimizer " + net.optimizer());
         require(net.iterations() >= 0, "iterations is negative");
         require(h.arrays() != null && !h.arrays().isEmpty(), "no arrays");
@@ -304,12 +307,12 @@ public final class Checkpoint {
         long offset = 0;
         Set<String> names = new HashSet<>();
         for (ArrayHeader a : h.arrays()) {
-            require(a != null && a.name() != null && a.shape() != null && a.shape().length > 0,
+            require(a != null && a.name() != null && a.shape() != null && a.shape().length > 0 && a.offset() != null,
                     "an array entry is incomplete");
             require(names.add(a.name()), "array " + a.name() + " appears twice");
             require(FLOAT32.equals(a.dtype()), "array " + a.name() + " has dtype " + a.dtype() + ", only "
                     + FLOAT32 + " is supported");
-            require(a.offset() == offset, "array " + a.name() + " starts at " + a.offset() + ", expected " + offset);
+            require(a.offset().longValue() == offset, "array " + a.name() + " starts at " + a.offset() + ", expected " + offset);
             long elements = elements(a.shape());
             require(elements > 0 && elements <= Integer.MAX_VALUE - 8, "array " + a.name() + " has shape "
                     + Arrays.toString(a.shape()));
@@ -320,7 +323,7 @@ public final class Checkpoint {
                         + (headerEnd + offset));
             }
         }
-        require(h.payloadBytes() == offset, "payloadBytes is " + h.payloadBytes() + ", the arrays take " + offset);
+        require(h.payloadBytes().longValue() == offset, "payloadBytes is " + h.payloadBytes() + ", the arrays take " + offset);
         return h.arrays();
     }
 
@@ -371,15 +374,16 @@ public final class Checkpoint {
                 + state.implementation() + " network, " + state.elements() + " values]";
     }
 
-    record Header(String format, int formatVersion, long seed, int epochsDone, int batchSize, int trainingExamples,
-            List<EpochResult> history, NetworkHeader network, List<ArrayHeader> arrays, long payloadBytes,
-            String payloadSha256) {
+    /** Boxed numbers: a missing field reads as null and is rejected, rather than taken as 0. */
+    record Header(String format, Integer formatVersion, Long seed, Integer epochsDone, Integer batchSize,
+            Integer trainingExamples, List<EpochResult> history, NetworkHeader network, List<ArrayHeader> arrays,
+            Long payloadBytes, String payloadSha256) {
     }
 
     record NetworkHeader(String implementation, String structure, ModelSpec spec, String optimizer,
-            double learningRate, long iterations) {
+            Double learningRate, Long iterations) {
     }
 
-    record ArrayHeader(String name, long[] shape, String dtype, long offset) {
+    record ArrayHeader(String name, long[] shape, String dtype, Long offset) {
     }
 }

@@ -24,11 +24,15 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An interrupted run resumed from its checkpoint ends bit for bit where the uninterrupted run ends: for the base
@@ -100,7 +104,7 @@ class CheckpointResumeTest {
         }
     }
 
-    private static TrainingConfig twoEpochs(Hyperparameters hp) {
+    static TrainingConfig twoEpochs(Hyperparameters hp) {
         return new TrainingConfig(2, 32, hp);
     }
 
@@ -170,6 +174,19 @@ class CheckpointResumeTest {
 
         assertBitIdentical(all(b), all(a));
         assertContinuous(resumed, uninterrupted, after1);
+
+        // cancelled in the middle of epoch 2, then resumed in the same network: epoch 2's partial steps are undone
+        Network c = learner.scratch(baseSpec, 5, ADADELTA);
+        Recorder interrupted = new Recorder();
+        assertThatThrownBy(() -> learner.trainScratch(c, target, twoEpochs(ADADELTA), interrupted,
+                () -> interrupted.batches.size() >= 14, null))
+                .isInstanceOf(io.featurerelay.learning.training.TrainingCancelledException.class)
+                .hasMessageContaining("epoch 2 before batch 5");
+        assertThat(interrupted.checkpoints).hasSize(1);
+        TrainingHistory again = learner.trainScratch(c, target, twoEpochs(ADADELTA), TrainingListener.NONE,
+                () -> false, interrupted.checkpoint(1));
+        assertBitIdentical(all(c), all(a));
+        assertThat(again.last().loss()).isEqualTo(uninterrupted.last().loss());
     }
 
     @Test
@@ -232,6 +249,51 @@ class CheckpointResumeTest {
                 after1)).isInstanceOf(IncompatibleCheckpointException.class)
                 .hasMessageContaining("frozen parameter conv1.W differs");
         assertBitIdentical(all(c), cBefore);
+    }
+
+    @Test
+    void resumingInAnotherProcessEndsWhereTheUninterruptedRunEnds(@TempDir Path dir) throws Exception {
+        Recorder base = new Recorder();
+        Trainer.train(FACTORY.create(baseSpec, ADAM), TrainingData.of(source.train()), TrainingData.of(source.test()),
+                twoEpochs(ADAM), base, () -> false);
+        TransferLearner learner = new TransferLearner(FACTORY);
+        Recorder featurized = new Recorder();
+        learner.trainFeaturized(learner.model2(baseSpec, baseParams, 5, HeadMode.FRESH, ADADELTA), target,
+                twoEpochs(ADADELTA), featurized, () -> false, null);
+        Files.write(dir.resolve("base-1.frc"), base.checkpoints.get(0));
+        Files.write(dir.resolve("featurized-1.frc"), featurized.checkpoints.get(0));
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-cp", System.getProperty("java.class.path")));
+        for (String property : List.of("org.bytedeco.javacpp.maxbytes", "org.bytedeco.javacpp.maxphysicalbytes")) {
+            if (System.getProperty(property) != null) {
+                command.add("-D" + property + "=" + System.getProperty(property));
+            }
+        }
+        command.addAll(List.of(ResumeInAnotherProcess.class.getName(),
+                "base", dir.resolve("base-1.frc").toString(), dir.resolve("base-2.frc").toString(),
+                "featurized", dir.resolve("featurized-1.frc").toString(), dir.resolve("featurized-2.frc").toString()));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("child.log").toFile()).start();
+        if (!child.waitFor(5, TimeUnit.MINUTES)) {
+            child.destroyForcibly();
+            throw new AssertionError("the resuming process did not finish:\n" + Files.readString(dir.resolve("child.log")));
+        }
+        assertThat(child.exitValue()).as(Files.readString(dir.resolve("child.log"))).isZero();
+
+        for (String name : List.of("base", "featurized")) {
+            Checkpoint expected = (name.equals("base") ? base : featurized).checkpoint(2);
+            Checkpoint actual;
+            try (var in = Files.newInputStream(dir.resolve(name + "-2.frc"))) {
+                actual = Checkpoint.readFrom(in, LIMIT);
+            }
+            assertThat(actual.epochsDone()).isEqualTo(2);
+            assertThat(actual.state()).as(name + " state").isEqualTo(expected.state());
+            assertThat(actual.history().get(0)).isEqualTo(expected.history().get(0));
+            assertThat(actual.history().get(1).loss()).isEqualTo(expected.history().get(1).loss());
+            assertThat(actual.history().get(1).validationAccuracy())
+                    .isEqualTo(expected.history().get(1).validationAccuracy());
+        }
     }
 
     @Test

@@ -96,7 +96,7 @@ public final class ArtifactStore {
     public static <T> T readLargeObject(Connection c, long oid, long bytes, ContentReader<T> reader)
             throws SQLException, IOException {
         LargeObject object = c.unwrap(PGConnection.class).getLargeObjectAPI().open(oid, LargeObjectManager.READ);
-        try (InputStream in = new BufferedInputStream(object.getInputStream(), BUFFER)) {
+        try (InputStream in = new Sized(new BufferedInputStream(object.getInputStream(), BUFFER), bytes)) {
             return reader.read(in, bytes);
         }
     }
@@ -118,6 +118,54 @@ public final class ArtifactStore {
             s.setString(1, jobId);
             s.setString(2, name);
             s.executeUpdate();
+        }
+    }
+
+    /**
+     * Says how much is left in {@link #available()}: a large object's own stream answers 0, and readers such as
+     * DL4J's model loader take 0 for an empty stream.
+     */
+    private static final class Sized extends java.io.FilterInputStream {
+        private long remaining;
+
+        Sized(InputStream in, long bytes) {
+            super(in);
+            this.remaining = bytes;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = in.skip(n);
+            remaining -= skipped;
+            return skipped;
+        }
+
+        @Override
+        public int available() {
+            return (int) Math.min(Integer.MAX_VALUE, Math.max(0, remaining));
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
         }
     }
 

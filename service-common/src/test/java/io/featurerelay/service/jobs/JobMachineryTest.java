@@ -167,6 +167,8 @@ class JobMachineryTest {
         store.database().transaction(c -> artifacts.write(c, "job-a", "model.zip", out -> out.write(content)));
         assertThat(artifacts.read("job-a", "model.zip", (in, bytes) -> {
             assertThat(bytes).isEqualTo(content.length);
+            // readers that ask what is left (DL4J's model loader) are told
+            assertThat(in.available()).isEqualTo(content.length);
             return in.readAllBytes();
         })).hasValue(content);
         assertThat(largeObjects()).isEqualTo(before + 1);
