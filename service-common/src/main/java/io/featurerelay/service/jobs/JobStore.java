@@ -70,6 +70,27 @@ public final class JobStore {
         return database.transaction(c -> find(c, id));
     }
 
+    /**
+     * Inserts a queued job unless {@code maxQueued} jobs wait already (over all replicas: the count and the
+     * insert are serialised by a transaction-scoped advisory lock on the schema); false when the queue is full.
+     */
+    public boolean insertWithinQueue(String id, Object parameters, Object details, int maxQueued) {
+        return database.transaction(c -> {
+            try (PreparedStatement lock = c.prepareStatement(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('jobs.queue.' || current_schema(), 0))")) {
+                lock.execute();
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM jobs WHERE state = 'QUEUED'");
+                    ResultSet r = s.executeQuery()) {
+                r.next();
+                if (r.getInt(1) >= maxQueued) {
+                    return false;
+                }
+            }
+            return insert(c, id, parameters, details);
+        });
+    }
+
     public Optional<JobRecord> find(Connection c, String id) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM jobs WHERE id = ?")) {
             s.setString(1, id);

@@ -14,10 +14,10 @@ import io.featurerelay.learning.training.Trainer;
 import io.featurerelay.learning.training.TrainingConfig;
 import io.featurerelay.learning.training.TrainingData;
 import io.featurerelay.learning.training.TrainingHistory;
-import io.featurerelay.learning.training.TrainingListener;
 import io.featurerelay.learning.wire.DatasetInfo;
 import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.jobs.JobHandler;
+import io.featurerelay.service.jobs.JobProgressListener;
 import io.featurerelay.service.jobs.JobState;
 import io.featurerelay.service.jobs.Outbox;
 import io.featurerelay.service.jobs.RunningJob;
@@ -29,7 +29,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -44,7 +43,6 @@ final class TrainingJobHandler implements JobHandler {
     static final String MODEL = "model.zip";
     static final String ENVELOPE = "envelope.frw";
     static final String CHECKPOINT = "checkpoint.frc";
-    private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final TrainerConfig config;
     private final RunMetrics runMetrics;
@@ -106,7 +104,7 @@ final class TrainingJobHandler implements JobHandler {
         headers.put(FeatureWeightsTopic.SHA256_HEADER, sha);
         config.signingKey().ifPresent(k -> headers.put(FeatureWeightsTopic.SIGNATURE_HEADER,
                 FeatureWeightsCodec.sign(envelope, k.getBytes(StandardCharsets.UTF_8))));
-        TrainingDetails trained = listener.details.withHistory(history.epochs())
+        TrainingDetails trained = listener.details().withHistory(history.epochs())
                 .trained(history.trainingSeconds(), sha);
         job.artifacts().database().transaction(c -> {
             job.artifacts().write(c, id, MODEL, network::save);
@@ -121,41 +119,22 @@ final class TrainingJobHandler implements JobHandler {
                 history.last().validationAccuracy(), envelope.length);
     }
 
-    /** Feeds progress to the job row (once a second), the metrics and (every 10 s) the log; checkpoints epochs. */
-    private final class Listener implements TrainingListener {
-
-        private final RunningJob job;
-        private TrainingDetails details;
-        private long lastLog = System.nanoTime();
+    /** A base training's progress, epochs and checkpoints into its job. */
+    private final class Listener extends JobProgressListener<TrainingDetails> {
 
         Listener(RunningJob job, TrainingDetails details) {
-            this.job = job;
-            this.details = details;
+            super(job, runMetrics, ROLE, CHECKPOINT, "training " + job.id(), details);
         }
 
         @Override
-        public void onBatch(BatchProgress p) {
-            details = details.withProgress(new TrainingStatus.Progress(p.epoch(), p.epochs(), p.batch(), p.batches(),
+        protected TrainingDetails withProgress(TrainingDetails current, BatchProgress p) {
+            return current.withProgress(new TrainingStatus.Progress(p.epoch(), p.epochs(), p.batch(), p.batches(),
                     p.fractionDone(), p.imagesPerSecond(), p.etaSeconds()));
-            job.saveProgress(details);
-            runMetrics.progress(job.id(), ROLE, p);
-            long now = System.nanoTime();
-            if (now - lastLog > LOG_INTERVAL_NANOS) {
-                lastLog = now;
-                LOG.infof("training %s: epoch %d/%d batch %d/%d, %.0f images/s, ETA %.0f s", job.id(), p.epoch(),
-                        p.epochs(), p.batch(), p.batches(), p.imagesPerSecond(), p.etaSeconds());
-            }
         }
 
         @Override
-        public void onEpoch(EpochResult result) {
-            details = details.withEpoch(result);
-            runMetrics.epoch(job.id(), ROLE, result);
-        }
-
-        @Override
-        public void onCheckpoint(Checkpoint checkpoint) {
-            job.checkpoint(CHECKPOINT, checkpoint::writeTo, details);
+        protected TrainingDetails withEpoch(TrainingDetails current, EpochResult result) {
+            return current.withEpoch(result);
         }
     }
 }

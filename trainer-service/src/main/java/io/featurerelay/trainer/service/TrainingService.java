@@ -22,7 +22,6 @@ import jakarta.enterprise.event.Observes;
 import java.io.OutputStream;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -44,8 +43,6 @@ public class TrainingService {
     private static final Logger LOG = Logger.getLogger(TrainingService.class);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
-    /** Serialises the queue-size check and the insert over all replicas (a transaction-scoped advisory lock). */
-    private static final long SUBMIT_LOCK = 0x5452_4149_4e45_5231L;
 
     private final TrainerConfig config;
     private final RequestValidator validator;
@@ -92,31 +89,13 @@ public class TrainingService {
         TrainingParameters parameters = validator.validate(request);
         String id = "base-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
-        boolean accepted = jobs.store().database().transaction(c -> {
-            if (queued(c) >= config.queueSize()) {
-                return false;
-            }
-            return jobs.store().insert(c, id, parameters, TrainingDetails.empty());
-        });
-        if (!accepted) {
+        if (!jobs.store().insertWithinQueue(id, parameters, TrainingDetails.empty(), config.queueSize())) {
             throw ProblemException.tooManyRequests("the training queue is full (" + config.queueSize()
                     + " waiting); try again when a job has finished");
         }
         jobs.jobAdded();
         LOG.infof("queued training %s: %s", id, parameters);
         return get(id);
-    }
-
-    private static int queued(Connection c) throws SQLException {
-        try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-            lock.setLong(1, SUBMIT_LOCK);
-            lock.execute();
-        }
-        try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM jobs WHERE state = 'QUEUED'");
-                ResultSet r = s.executeQuery()) {
-            r.next();
-            return r.getInt(1);
-        }
     }
 
     public List<TrainingStatus> list() {

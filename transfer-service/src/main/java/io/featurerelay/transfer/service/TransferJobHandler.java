@@ -13,7 +13,6 @@ import io.featurerelay.learning.training.Trainer;
 import io.featurerelay.learning.training.TrainingConfig;
 import io.featurerelay.learning.training.TrainingData;
 import io.featurerelay.learning.training.TrainingHistory;
-import io.featurerelay.learning.training.TrainingListener;
 import io.featurerelay.learning.transfer.FeaturizedTraining;
 import io.featurerelay.learning.transfer.HeadMode;
 import io.featurerelay.learning.transfer.TransferLearner;
@@ -21,6 +20,7 @@ import io.featurerelay.learning.wire.DecodeLimits;
 import io.featurerelay.learning.wire.FeatureWeights;
 import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.jobs.JobHandler;
+import io.featurerelay.service.jobs.JobProgressListener;
 import io.featurerelay.service.jobs.JobState;
 import io.featurerelay.service.jobs.Outbox;
 import io.featurerelay.service.jobs.RunningJob;
@@ -30,7 +30,6 @@ import io.featurerelay.transfer.messaging.TransferResultPublisher;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -47,7 +46,6 @@ final class TransferJobHandler implements JobHandler {
     static final String MODEL2 = "model2.zip";
     static final String TRANSFER_CHECKPOINT = "checkpoint-transfer.frc";
     static final String SCRATCH_CHECKPOINT = "checkpoint-scratch.frc";
-    private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** Parameters and optimizer state of one network of the sizes ModelSpec admits. */
     private static final long MAX_CHECKPOINT_BYTES = 256L << 20;
 
@@ -125,7 +123,7 @@ final class TransferJobHandler implements JobHandler {
                     transferResume);
         }
         double transferSeconds = featurizeSeconds + transferHistory.trainingSeconds();
-        details = transferListener.details.withHistory(TRANSFER, transferHistory.epochs())
+        details = transferListener.details().withHistory(TRANSFER, transferHistory.epochs())
                 .transferDone(featurizeSeconds, transferSeconds);
         runMetrics.finished(id, TRANSFER, transferSeconds,
                 target.train().size() * (double) p.epochs() / transferSeconds);
@@ -141,7 +139,7 @@ final class TransferJobHandler implements JobHandler {
             scratchListener.phase("training");
             TrainingHistory scratchHistory = Trainer.train(scratch, TrainingData.of(target.train()),
                     TrainingData.of(target.test()), training, scratchListener, job::stopRequested, scratchResume);
-            details = scratchListener.details.withHistory(SCRATCH, scratchHistory.epochs())
+            details = scratchListener.details().withHistory(SCRATCH, scratchHistory.epochs())
                     .scratchDone(scratchHistory.trainingSeconds());
             runMetrics.finished(id, SCRATCH, scratchHistory.trainingSeconds(),
                     scratchHistory.imagesPerSecond(target.train().size()));
@@ -177,50 +175,29 @@ final class TransferJobHandler implements JobHandler {
                 d.scratchSeconds(), d.summary().frozenParams(), d.summary().trainableParams());
     }
 
-    /** Feeds one model's progress to the job row, the metrics and (every 10 s) the log; checkpoints epochs. */
-    private final class Listener implements TrainingListener {
+    /** One model's progress, epochs and checkpoints into its transfer job. */
+    private final class Listener extends JobProgressListener<TransferDetails> {
 
-        private final RunningJob job;
         private final String role;
-        private final String checkpointName;
-        private TransferDetails details;
-        private long lastLog = System.nanoTime();
 
         Listener(RunningJob job, String role, String checkpointName, TransferDetails details) {
-            this.job = job;
+            super(job, runMetrics, role, checkpointName, "transfer " + job.id() + " " + role, details);
             this.role = role;
-            this.checkpointName = checkpointName;
-            this.details = details;
         }
 
         void phase(String phase) {
-            details = details.withProgress(new TransferStatus.Progress(role, phase, 0, 0, 0, 0, 0, 0, 0));
-            job.saveDetails(details);
+            update(details().withProgress(new TransferStatus.Progress(role, phase, 0, 0, 0, 0, 0, 0, 0)));
         }
 
         @Override
-        public void onBatch(BatchProgress p) {
-            details = details.withProgress(new TransferStatus.Progress(role, "training", p.epoch(), p.epochs(),
+        protected TransferDetails withProgress(TransferDetails current, BatchProgress p) {
+            return current.withProgress(new TransferStatus.Progress(role, "training", p.epoch(), p.epochs(),
                     p.batch(), p.batches(), p.fractionDone(), p.imagesPerSecond(), p.etaSeconds()));
-            job.saveProgress(details);
-            runMetrics.progress(job.id(), role, p);
-            long now = System.nanoTime();
-            if (now - lastLog > LOG_INTERVAL_NANOS) {
-                lastLog = now;
-                LOG.infof("transfer %s %s: epoch %d/%d batch %d/%d, %.0f images/s, ETA %.0f s", job.id(), role,
-                        p.epoch(), p.epochs(), p.batch(), p.batches(), p.imagesPerSecond(), p.etaSeconds());
-            }
         }
 
         @Override
-        public void onEpoch(EpochResult result) {
-            details = details.withEpoch(role, result);
-            runMetrics.epoch(job.id(), role, result);
-        }
-
-        @Override
-        public void onCheckpoint(Checkpoint checkpoint) {
-            job.checkpoint(checkpointName, checkpoint::writeTo, details);
+        protected TransferDetails withEpoch(TransferDetails current, EpochResult result) {
+            return current.withEpoch(role, result);
         }
     }
 }

@@ -21,7 +21,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,7 +49,6 @@ public class TransferJobs {
             .withZone(ZoneOffset.UTC);
     /** Target names become parts of job ids. */
     private static final Pattern TARGET_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,15}");
-    private static final long RERUN_LOCK = 0x5452_414e_5346_4552L;
     static final String MANUAL = "manual";
 
     private final TransferConfig config;
@@ -143,20 +141,8 @@ public class TransferJobs {
                         + baseModelId + "; GET /api/v1/base-models lists them"));
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
-        boolean accepted = database().transaction(c -> {
-            try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                lock.setLong(1, RERUN_LOCK);
-                lock.execute();
-            }
-            try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM jobs WHERE state = 'QUEUED'");
-                    ResultSet r = s.executeQuery()) {
-                r.next();
-                if (r.getInt(1) >= config.queueSize()) {
-                    return false;
-                }
-            }
-            return machinery.store().insert(c, id, parameters, TransferDetails.of(base));
-        });
+        boolean accepted = machinery.store().insertWithinQueue(id, parameters, TransferDetails.of(base),
+                config.queueSize());
         if (!accepted) {
             throw ProblemException.tooManyRequests("the transfer queue is full (" + config.queueSize()
                     + " waiting); try again when a job has finished");
