@@ -47,17 +47,19 @@ public final class LocalPostgres {
         }
         String database = options.getOrDefault("--database", "featurerelay");
         AtomicBoolean stopping = new AtomicBoolean();
+        AtomicBoolean started = new AtomicBoolean();
         Thread stopper = new Thread(() -> {
             stopping.set(true);
-            boolean wasRunning = postgres.isRunning();
+            // the process's own shutdown hook may be stopping it at the same moment; stop() waits for that
             postgres.stop();
-            if (wasRunning) {
+            if (started.get()) {
                 System.out.println("PostgreSQL stopped");
             }
         }, "local-postgres-stop");
         Runtime.getRuntime().addShutdownHook(stopper);
         try {
             postgres.start();
+            started.set(true);
             for (var role : passwordFiles.entrySet()) {
                 postgres.createRole(role.getKey(), PasswordFiles.readOrCreate(role.getValue()));
             }
