@@ -100,6 +100,16 @@ class Processes:
             self.stop(n, p)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process, all its threads, from /proc (0 when it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -342,6 +352,9 @@ def throughput(system, replicas, base):
     a = system.args
     log("throughput, %d replica(s) (%s): %d transfer jobs of %d epoch(s), submitted alternately" % (
         len(replicas), ", ".join(replicas), a.jobs, a.job_epochs))
+    pids = [system.transfers[r][1].pid for r in replicas]
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    observed_start = time.time()
     jobs = [submit(system, replicas[i % len(replicas)], {"baseModelId": base, "epochs": a.job_epochs})
             for i in range(a.jobs)]
     observer = system.url(replicas[-1])
@@ -356,6 +369,8 @@ def throughput(system, replicas, base):
         return len(done) == len(jobs)
 
     wait_for("%d transfer jobs" % len(jobs), all_done, 3600, interval=0.5)
+    observed_wall = time.time() - observed_start
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     failed = [s for s in done.values() if s["state"] != "SUCCEEDED"]
     if failed:
         raise BenchError("transfer %s ended %s: %s" % (failed[0]["id"], failed[0]["state"], failed[0].get("error")))
@@ -376,10 +391,15 @@ def throughput(system, replicas, base):
               "jobs_per_minute": round(len(jobs) / wall * 60, 2), "per_replica": per,
               "mean_job_seconds": round(sum(instant(s["finishedAt"]) - instant(s["startedAt"])
                                             for s in statuses) / len(statuses), 2),
-              "attempts_above_1": sum(1 for s in statuses if s["attempts"] > 1)}
-    log("  %d jobs in %.1f s: %.2f jobs/minute (%s)" % (
+              "attempts_above_1": sum(1 for s in statuses if s["attempts"] > 1),
+              # how much of the machine the replicas used: their CPU time over the wall time of all cores
+              "replicas_cpu_seconds_per_job": round(cpu / len(jobs), 2),
+              "replicas_cpu_share_of_all_cores": round(cpu / (observed_wall * os.cpu_count()), 3),
+              "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
+    log("  %d jobs in %.1f s: %.2f jobs/minute (%s); replicas' CPU %.0f%% of all cores, load average %.1f" % (
         len(jobs), wall, result["jobs_per_minute"],
-        ", ".join("%s %d jobs, %.2f/min" % (r, v["jobs"], v["jobs_per_minute"]) for r, v in per.items())))
+        ", ".join("%s %d jobs, %.2f/min" % (r, v["jobs"], v["jobs_per_minute"]) for r, v in per.items()),
+        100 * result["replicas_cpu_share_of_all_cores"], result["load_average_1min_at_end"]))
     return result, jobs
 
 
@@ -389,8 +409,11 @@ def percentile(sorted_values, q):
     return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
 
 
-def latency(system, replicas, job, seconds, readers):
-    """Closed loop: each reader thread sends GET /api/v1/transfers/{job} on its own keep-alive connection."""
+def latency(system, replicas, job, seconds, readers, warmup=3):
+    """Closed loop: each reader thread sends GET /api/v1/transfers/{job} on its own keep-alive connection, after
+    warmup seconds of the same that are not counted (the endpoint's first calls on a fresh JVM are compiled)."""
+    if warmup:
+        latency(system, replicas, job, warmup, readers, warmup=0)
     results = [[] for _ in range(readers)]
     errors = [0] * readers
     stop_at = time.time() + seconds
@@ -519,7 +542,7 @@ def takeover(system, replicas, base):
             raise BenchError("the transfer ended %s before the survivor claimed it: %s" % (s["state"], s.get("error")))
         return None
 
-    claim_status = wait_for("the survivor's claim", claimed, 4 * a.lease + 60, interval=0.05)
+    wait_for("the survivor's claim", claimed, 4 * a.lease + 60, interval=0.05)
     seen = time.time()
     lease_after, owner, attempts = system.lease_of(job)
     # the claim set lease_until = now() + lease; a renewal comes only a quarter of the lease later
@@ -575,7 +598,6 @@ def takeover(system, replicas, base):
         "kill_to_next_epoch_seconds": round(resumed_epoch - killed, 3),
         "owner_before_kill": owner_before, "owner_after_claim": owner,
         "checks": checks, "passed": ok,
-        "claim_status_progress": claim_status.get("progress"),
     }
 
 
@@ -615,6 +637,9 @@ def rows(report):
         for r, v in t["per_replica"].items():
             out.append((label + ": jobs/minute, " + r, "%.2f (%d jobs, %.1f s each)" % (
                 v["jobs_per_minute"], v["jobs"], v["mean_job_seconds"] or 0)))
+        out.append((label + ": replicas' CPU, all cores", "%.0f%% (%.1f core-s per job; load average %.1f)" % (
+            100 * t["replicas_cpu_share_of_all_cores"], t["replicas_cpu_seconds_per_job"],
+            t["load_average_1min_at_end"])))
     if len(report["throughput"]) == 2:
         ratio = report["throughput"][1]["jobs_per_minute"] / report["throughput"][0]["jobs_per_minute"]
         out.append(("throughput, 2 replicas / 1 replica", "%.2fx" % ratio))
@@ -629,7 +654,7 @@ def rows(report):
         c = k["checks"]
         out.append(("takeover: resumed from checkpoint", "%s (attempts %d, epochs %s, epoch 1 unchanged: %s)" % (
             "yes" if k["passed"] else "NO", c["attempts"], c["transfer_epochs"], c["epoch_1_unchanged"])))
-    for key, label in (("latency_idle", "idle"), ("latency_training", "one replica training")):
+    for key, label in (("latency_idle", "idle"), ("latency_training", "one training")):
         r = report.get(key)
         if not r:
             continue
@@ -641,7 +666,8 @@ def rows(report):
         for rep, v in r["per_replica"].items():
             tag = " (training)" if rep == r.get("training_replica") else ""
             if v.get("requests"):
-                out.append(("  " + rep + tag + ": p50 / p99", "%.1f / %.1f ms" % (v["p50_ms"], v["p99_ms"])))
+                out.append(("GET, %s, on %s%s: p50 / p99" % (label, rep, tag), "%.1f / %.1f ms" % (
+                    v["p50_ms"], v["p99_ms"])))
     return out
 
 
@@ -752,9 +778,14 @@ def main():
     t = report["throughput"]
     ratio = t[1]["jobs_per_minute"] / t[0]["jobs_per_minute"]
     report["notes"] = [
-        "%d cores: the replicas share them (each training uses every core), so two replicas on one machine are not "
-        "expected to double throughput; measured 2 replicas / 1 replica = %.2fx. Replicas add throughput when they "
-        "run on separate machines (or nodes with free cores)." % (m["cores"], ratio),
+        "%d cores: both replicas share them (a training uses every core it gets), so on this machine 2 replicas are "
+        "expected to give about the throughput of 1, not twice it; measured 2 replicas / 1 replica = %.2fx. A job "
+        "took %.1f s alone and %.1f s beside another; the single replica kept %.0f%% of the cores busy and the two "
+        "%.0f%%: what a second replica adds here is only the CPU that one left idle (its JVM's serial parts, database "
+        "and Kafka waits, the gaps between jobs), and other work on the machine takes its share too. Replicas add "
+        "throughput when they get cores of their own (other nodes)." % (
+            m["cores"], ratio, t[0]["mean_job_seconds"], t[1]["mean_job_seconds"],
+            100 * t[0]["replicas_cpu_share_of_all_cores"], 100 * t[1]["replicas_cpu_share_of_all_cores"]),
         "jobs/minute per replica = the jobs that replica ran / the phase's wall time (first job created to last "
         "finished), so the replicas' figures add up to the total.",
         "takeover = the rest of the dead replica's lease (renewed every quarter of it, so it ends between 3/4 and "
