@@ -458,6 +458,8 @@ def latency(system, replicas, job, seconds, readers, warmup=3):
                 "mean_ms": round(sum(values) / len(values) * 1000, 2), "max_ms": round(values[-1] * 1000, 2)}
 
     out = summary([v for r in results for v in r])
+    with urllib.request.urlopen(system.url(replicas[0]) + path, timeout=30) as r:
+        out["response_bytes"] = len(r.read())
     out["errors"] = sum(errors)
     out["seconds"] = round(elapsed, 1)
     out["readers"] = readers
@@ -489,9 +491,10 @@ def latency_phases(system, replicas, idle_job, base):
     if a.latency_training:
         job = submit(system, replicas[0], {"baseModelId": base, "epochs": a.training_epochs, "featurized": False})
         s = await_running(system.url(replicas[1]) + "/api/v1/transfers/" + job, 0)
-        log("latency, while %s trains transfer %s (%d epochs, plain path): %d readers for %d s" % (
-            s["replica"], job, a.training_epochs, a.readers, a.latency_seconds))
-        busy = latency(system, replicas, job, a.latency_seconds, a.readers)
+        # the same job as while idle, so that the load is all that differs
+        log("latency, while %s trains transfer %s (%d epochs, plain path): %d readers for %d s, GET %s" % (
+            s["replica"], job, a.training_epochs, a.readers, a.latency_seconds, idle_job))
+        busy = latency(system, replicas, idle_job, a.latency_seconds, a.readers)
         after = get_json(system.url(replicas[1]) + "/api/v1/transfers/" + job)
         busy["training_replica"] = s["replica"]
         busy["job_state"] = after["state"]
