@@ -12,7 +12,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 
 default_data_dir=/usr/share/datasets/fashion-mnist
-data_dir=$default_data_dir
+dataset=fashion-mnist data_dir=
 epochs=5 batch_size=128 optimizer=adadelta
 kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080
 # 5433, not PostgreSQL's 5432: a system PostgreSQL (Debian's cluster "main") may well hold that one
@@ -23,7 +23,9 @@ run_dir=run build=1 stay=1
 usage() {
   cat <<EOF
 usage: deploy/local/run.sh [options]
-  --data-dir DIR          Fashion-MNIST IDX files (default $default_data_dir)
+  --dataset NAME          fashion-mnist (default), mnist, cifar-10 or image-folder
+  --data-dir DIR          the dataset's files (default for fashion-mnist: $default_data_dir; the others need it:
+                          IDX files, CIFAR-10 binary batches, or DIR/train/<class>/ and DIR/test/<class>/ images)
   --epochs N              epochs of every model (default 5)
   --batch-size N          (default 128)
   --optimizer NAME        adadelta or adam (default adadelta)
@@ -40,6 +42,7 @@ EOF
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --dataset) dataset=$2; shift 2 ;;
     --data-dir) data_dir=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --batch-size) batch_size=$2; shift 2 ;;
@@ -75,7 +78,16 @@ for tool in java mvn curl; do
 done
 
 # --- the dataset ------------------------------------------------------------------------------------------
-if [ ! -e "$data_dir/train-images-idx3-ubyte.gz" ] && [ ! -e "$data_dir/train-images-idx3-ubyte" ]; then
+case "$dataset" in
+  fashion-mnist) data_dir=${data_dir:-$default_data_dir} ;;
+  mnist|cifar-10|image-folder)
+    if [ -z "$data_dir" ] || [ ! -d "$data_dir" ]; then
+      echo "error: --dataset $dataset needs --data-dir DIR holding its files (nothing here downloads data)" >&2
+      exit 64
+    fi ;;
+  *) echo "error: unknown dataset '$dataset': fashion-mnist, mnist, cifar-10 or image-folder" >&2; exit 64 ;;
+esac
+if [ "$dataset" = fashion-mnist ] && [ ! -e "$data_dir/train-images-idx3-ubyte.gz" ] && [ ! -e "$data_dir/train-images-idx3-ubyte" ]; then
   if [ "$data_dir" = "$default_data_dir" ] && [ "$(id -u)" = 0 ]; then
     echo "Fashion-MNIST is missing: installing the Debian package dataset-fashion-mnist"
     apt-get install -y dataset-fashion-mnist || { apt-get update && apt-get install -y dataset-fashion-mnist; }
@@ -291,9 +303,8 @@ for ((i = 0; i < transfer_replicas; i++)); do
     start "$(replica_name transfer-service "$i")" "$(replica_log transfer-service "$i")" \
     java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
     "$datasource" -Dquarkus.datasource.username=transfer \
-    -Dtransfer.targets.default.data-dir="$data_dir" \
-    -Dtransfer.targets.default.epochs="$epochs" -Dtransfer.targets.default.batch-size="$batch_size" \
-    -Dtransfer.targets.default.optimizer="$optimizer" \
+    -Dtransfer.derived-target.epochs="$epochs" -Dtransfer.derived-target.batch-size="$batch_size" \
+    -Dtransfer.derived-target.optimizer="$optimizer" \
     -jar transfer-service/target/quarkus-app/quarkus-run.jar
   transfer_urls+=("http://127.0.0.1:$port")
   service_pids+=($!) service_names+=("$(replica_name transfer-service "$i")")
@@ -317,7 +328,19 @@ echo "logs                $logs"
 echo
 
 # --- the experiment ----------------------------------------------------------------------------------------
-body="{\"epochs\": $epochs, \"batchSize\": $batch_size, \"optimizer\": \"$optimizer\", \"classes\": [0, 1, 2, 3, 4]}"
+# the base trains on the first half of the classes; transfer-service derives the target task from its envelope:
+# the same data, the other half
+if [ "$dataset" = image-folder ]; then
+  class_count=$(find "$data_dir/train" -mindepth 1 -maxdepth 1 -type d | wc -l)
+  [ "$class_count" -ge 3 ] || { echo "error: $data_dir/train needs at least 3 class folders" >&2; exit 64; }
+else
+  class_count=10
+fi
+half=$((class_count / 2))
+base_classes=$(seq -s, 0 $((half - 1)) | sed 's/,/, /g')
+describe_classes="0-$((half - 1))" describe_targets="$half-$((class_count - 1))"
+body="{\"dataset\": \"$dataset\", \"dataDir\": \"$data_dir\", \"epochs\": $epochs, \"batchSize\": $batch_size,"
+body+=" \"optimizer\": \"$optimizer\", \"classes\": [$base_classes]}"
 # submitted to replica 0 and followed there (any replica answers for every job once the services share PostgreSQL)
 answer=$(curl -sS -X POST -H 'Content-Type: application/json' -d "$body" \
   "http://127.0.0.1:$trainer_port/api/v1/trainings")
@@ -326,7 +349,7 @@ if [ -z "$base" ]; then
   echo "error: the trainer refused the training: $answer" >&2
   exit 1
 fi
-echo "Base training $base: classes 0-4, $epochs epochs, batch $batch_size, $optimizer; then model 2 and the baseline on 5-9"
+echo "Base training $base: $dataset classes $describe_classes, $epochs epochs, batch $batch_size, $optimizer; then model 2 and the baseline on $describe_targets"
 # in the background and waited for, so that Ctrl-C reaches the trap at once and stops it with the rest
 java -jar learning-core/target/learning-core-runner.jar follow --trainer "http://127.0.0.1:$trainer_port" \
   --transfer "http://127.0.0.1:$transfer_port" --base "$base" > >(tee "$logs/result.txt") 2>&1 &

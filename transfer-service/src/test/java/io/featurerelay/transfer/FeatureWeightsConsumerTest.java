@@ -112,14 +112,15 @@ class FeatureWeightsConsumerTest {
         byte[] wrongMagic = good.clone();
         wrongMagic[3] = '9';
         byte[] nextVersion = withHeader(good, h -> h.replace("\"schemaVersion\":1", "\"schemaVersion\":2"));
-        // a network for 3-channel 32x32 images, sent to a service whose target task is Fashion-MNIST
+        // a network for 3-channel 32x32 images that says it was trained on Fashion-MNIST (1x28x28): the envelope
+        // contradicts itself. (A true CIFAR-10 base is stored even where no target fits it: TargetSelectionTest.)
         ModelSpec colour = new ModelSpec(List.of(3, 32, 32), List.of(4, 4), 3, 2, 0, 8, 0, 5);
         Map<String, Map<String, float[]>> zeros = new LinkedHashMap<>();
         colour.parameterShapes().forEach((layer, arrays) -> arrays.forEach((key, shape) -> zeros
                 .computeIfAbsent(layer, k -> new LinkedHashMap<>())
                 .put(key, new float[shape.stream().reduce(1, (a, b) -> a * b)])));
         byte[] incompatible = new FeatureWeightsCodec().encode("base-bad-architecture-mismatch", Instant.now(), new DatasetInfo(
-                "cifar-10", List.of(0, 1, 2, 3, 4), List.of("a", "b", "c", "d", "e"), colour.inputShape(),
+                "fashion-mnist", List.of(0, 1, 2, 3, 4), List.of("a", "b", "c", "d", "e"), colour.inputShape(),
                 DatasetInfo.PIXELS_OVER_255), colour, zeros, List.of(), 0);
         // above transfer.max-envelope-bytes (4 MiB in the test profile), below the broker's limit
         byte[] oversized = Arrays.copyOf(good, (4 << 20) + 1);

@@ -190,16 +190,20 @@ class TransferJobTest {
     }
 
     @Test
-    void badRerunRequestsNameTheField() {
+    void badRerunRequestsNameTheField() throws Exception {
+        // a stored base model (a re-run's defaults come from it); its own job is not this test's subject
+        byte[] envelope = TestEnvelopes.envelope("base-rerun-checks");
+        TestEnvelopes.send(broker.bootstrapServers(), "base-rerun-checks", envelope, TestEnvelopes.sign(envelope));
+        given().delete("/api/v1/transfers/" + awaitJobOf("base-rerun-checks"));
         given().contentType(ContentType.JSON).body("{}").when().post("/api/v1/transfers").then().statusCode(400)
                 .contentType("application/problem+json").body("field", equalTo("baseModelId"));
         given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-unknown\"}").when()
                 .post("/api/v1/transfers").then().statusCode(400).body("field", equalTo("baseModelId"));
-        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"x\",\"classes\":[5,5]}").when()
+        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-rerun-checks\",\"classes\":[5,5]}").when()
                 .post("/api/v1/transfers").then().statusCode(400).body("field", equalTo("classes"));
-        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"x\",\"head\":\"half\"}").when()
+        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-rerun-checks\",\"head\":\"half\"}").when()
                 .post("/api/v1/transfers").then().statusCode(400).body("field", equalTo("head"));
-        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"x\",\"epochs\":9}").when()
+        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-rerun-checks\",\"epochs\":9}").when()
                 .post("/api/v1/transfers").then().statusCode(400).body("field", equalTo("epochs"));
         given().contentType(ContentType.JSON).body("{\"baseModelId\":").when()
                 .post("/api/v1/transfers").then().statusCode(400).contentType("application/problem+json");

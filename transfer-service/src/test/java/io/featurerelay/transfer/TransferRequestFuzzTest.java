@@ -3,6 +3,8 @@ package io.featurerelay.transfer;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.featurerelay.broker.InjectKafkaBroker;
+import io.featurerelay.broker.KafkaBrokerProcess;
 import io.featurerelay.broker.KafkaBrokerTestResource;
 import io.featurerelay.postgres.PostgresTestResource;
 import io.quarkus.test.common.TestResourceScope;
@@ -15,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -22,14 +25,31 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every field of a re-run request ({@code POST /api/v1/transfers}) with values of the wrong type or out of
- * range: a 400 problem body naming the field, never a 500. The request names a base model that does not exist,
- * so a value that slipped through validation would show as a complaint about baseModelId instead.
+ * range: a 400 problem body naming the field, never a 500. The request names a stored base model (a re-run's
+ * defaults come from it), so a value that slipped through validation would queue a job: a 202, not the 400.
  */
 @QuarkusTest
 @WithTestResource(value = KafkaBrokerTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
 @WithTestResource(value = PostgresTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES,
         initArgs = @ResourceArg(name = PostgresTestResource.ROLE, value = "transfer"))
 class TransferRequestFuzzTest {
+
+    private static final String BASE = "base-fuzz";
+
+    @InjectKafkaBroker
+    KafkaBrokerProcess broker;
+
+    /** Once: a stored base model for the requests to name (its own target job is cancelled at once). */
+    @BeforeEach
+    void storeTheBaseModel() throws Exception {
+        if (given().get("/api/v1/base-models").then().extract().jsonPath()
+                .getList("findAll { it.id == '" + BASE + "' }").isEmpty()) {
+            byte[] envelope = TestEnvelopes.envelope(BASE);
+            TestEnvelopes.send(broker.bootstrapServers(), BASE, envelope, TestEnvelopes.sign(envelope));
+            String job = TransferJobTest.awaitJobOf(BASE);
+            given().delete("/api/v1/transfers/" + job);
+        }
+    }
 
     private static final List<String> NOT_A_NUMBER = List.of("\"x\"", "\"5\"", "true", "{}", "[]", "\"\"", "1.5");
 
@@ -59,7 +79,7 @@ class TransferRequestFuzzTest {
     @MethodSource("badFields")
     void aBadValueIsA400NamingItsField(String field, String value) {
         String body = field.equals("baseModelId") ? "{\"baseModelId\":" + value + "}"
-                : "{\"baseModelId\":\"base-none\",\"" + field + "\":" + value + "}";
+                : "{\"baseModelId\":\"" + BASE + "\",\"" + field + "\":" + value + "}";
         Response r = given().contentType(ContentType.JSON).body(body).post("/api/v1/transfers");
         assertThat(r.statusCode()).as(r.asString()).isEqualTo(400);
         assertThat(r.contentType()).startsWith("application/problem+json");

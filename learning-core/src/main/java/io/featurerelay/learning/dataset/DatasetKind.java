@@ -76,6 +76,32 @@ public enum DatasetKind {
         return Arrays.stream(values()).map(DatasetKind::id).toList();
     }
 
+    /**
+     * Its classes and image shape: fixed for the built-in datasets, which need only their directory to exist;
+     * an image folder's come from its sub-folders and first image.
+     *
+     * @throws DatasetException when the directory is missing or (image folders) has no classes or images
+     */
+    public DatasetDescription describe(Path dir) {
+        Path d = dir == null ? defaultDirectory : dir;
+        if (!java.nio.file.Files.isDirectory(d)) {
+            throw new DatasetException(d, "data directory is missing. " + howToGet);
+        }
+        List<String> expected = switch (this) {
+            case FASHION_MNIST, MNIST -> List.of("train-images-idx3-ubyte", "t10k-images-idx3-ubyte");
+            case CIFAR_10 -> List.of("data_batch_1.bin", "test_batch.bin");
+            case IMAGE_FOLDER -> List.of();
+        };
+        for (String name : expected) {
+            if (!java.nio.file.Files.isRegularFile(d.resolve(name))
+                    && (this == CIFAR_10 || !java.nio.file.Files.isRegularFile(d.resolve(name + ".gz")))) {
+                throw new DatasetException(d.resolve(name), "file is missing. " + howToGet);
+            }
+        }
+        return this == IMAGE_FOLDER ? new ImageFolderReader(howToGet).describe(d)
+                : new DatasetDescription(classNames, shape);
+    }
+
     /** Reads the train and test splits from {@code dir} (the default directory when null). */
     public TrainTestSplit load(Path dir) {
         Path d = dir == null ? defaultDirectory : dir;

@@ -33,6 +33,13 @@ public final class ImageFolderReader {
         return new TrainTestSplit(read(trainDir, classes, shape), read(dir.resolve("test"), classes, shape));
     }
 
+    /** The classes and image shape of {@code dir} without reading every image: one listing and one image. */
+    public DatasetDescription describe(Path dir) {
+        Path trainDir = dir.resolve("train");
+        List<String> classes = classFolders(trainDir);
+        return new DatasetDescription(classes, firstShape(trainDir, classes));
+    }
+
     private List<String> classFolders(Path split) {
         if (!Files.isDirectory(split)) {
             throw new DatasetException(split, "folder is missing. " + howToGet);

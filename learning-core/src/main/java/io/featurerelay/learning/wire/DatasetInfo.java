@@ -10,9 +10,18 @@ import java.util.List;
  * @param classNames    their names, in label order
  * @param inputShape    [channels, height, width]
  * @param normalisation how pixels were scaled, e.g. {@code x/255}
+ * @param location      where the base read the dataset (an absolute directory of the trainer's file system), or
+ *                      null: a receiver that sees the same files (one machine, or a volume mounted at the same path)
+ *                      finds the target task's images there; it is a hint to check, never a path to trust blindly
  */
 public record DatasetInfo(String name, List<Integer> classes, List<String> classNames, List<Integer> inputShape,
-        String normalisation) {
+        String normalisation, String location) {
 
     public static final String PIXELS_OVER_255 = "x/255";
+
+    /** Without a location (envelopes before it was carried, and tests). */
+    public DatasetInfo(String name, List<Integer> classes, List<String> classNames, List<Integer> inputShape,
+            String normalisation) {
+        this(name, classes, classNames, inputShape, normalisation, null);
+    }
 }

@@ -197,6 +197,9 @@ public final class FeatureWeightsCodec {
         require(header.arrays() != null && !header.arrays().isEmpty(), "arrays are missing");
         require(header.featureLayers() != null && header.headLayers() != null, "featureLayers/headLayers are missing");
         require(header.dataset() != null, "dataset is missing");
+        String location = header.dataset().location();
+        require(location == null || (location.length() <= MAX_LOCATION_CHARS && location.chars().noneMatch(ch -> ch < 0x20)),
+                "dataset.location must be at most " + MAX_LOCATION_CHARS + " characters without control characters");
         require(header.payloadSha256() != null && SHA256_HEX.matcher(header.payloadSha256()).matches(),
                 "payloadSha256 must be 64 lower-case hex digits");
         require(header.payloadLength() >= 0, "payloadLength must not be negative");
@@ -207,6 +210,9 @@ public final class FeatureWeightsCodec {
         }
         return header;
     }
+
+    /** A directory name, not a document: PATH_MAX on Linux. */
+    static final int MAX_LOCATION_CHARS = 4096;
 
     private static void require(boolean ok, String problem) {
         if (!ok) {

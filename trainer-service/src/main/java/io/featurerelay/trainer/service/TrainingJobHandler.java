@@ -94,8 +94,9 @@ final class TrainingJobHandler implements JobHandler {
         runMetrics.finished(id, ROLE, history.trainingSeconds(), history.imagesPerSecond(data.train().size()));
 
         byte[] envelope = codec.encode(id, Instant.now(),
+                // the data's absolute location lets a receiver that sees the same files derive the target task
                 new DatasetInfo(p.dataset(), p.classes(), data.classNames(), spec.inputShape(),
-                        DatasetInfo.PIXELS_OVER_255),
+                        DatasetInfo.PIXELS_OVER_255, Path.of(p.dataDir()).toAbsolutePath().normalize().toString()),
                 spec, network.parameters(spec.parameterShapes().keySet()), history.epochs(),
                 history.trainingSeconds());
         String sha = FeatureWeightsCodec.sha256(envelope);

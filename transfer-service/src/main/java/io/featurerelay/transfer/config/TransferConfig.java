@@ -22,8 +22,23 @@ public interface TransferConfig {
     @WithDefault("10485760")
     int maxEnvelopeBytes();
 
-    /** The target tasks every received base model feeds, by name (e.g. {@code transfer.targets.default.*}). */
+    /**
+     * Target tasks by name (e.g. {@code transfer.targets.cifar-animals.*}); none by default. Each one feeds every
+     * received base model whose input shape it fits.
+     */
     Map<String, TargetTask> targets();
+
+    /**
+     * The target task derived from a base model's own envelope: the same dataset and data location, the classes
+     * the base did not use. It feeds every base model that no configured target fits.
+     */
+    DerivedTarget derivedTarget();
+
+    /**
+     * Where this service reads a dataset, by dataset id (e.g. {@code transfer.data-dirs.cifar-10=/data/cifar}), when
+     * it differs from where the trainer read it (the envelope's location) or from the dataset's default.
+     */
+    Map<String, Path> dataDirs();
 
     /** Jobs that train at the same time on each replica. */
     @WithDefault("1")
@@ -49,23 +64,8 @@ public interface TransferConfig {
     @WithDefault("2048")
     int maxBatchSize();
 
-    /** One head to train on every base model received. */
-    interface TargetTask {
-        /** Train this target for every base model. */
-        @WithDefault("true")
-        boolean enabled();
-
-        /** fashion-mnist, mnist, cifar-10 or image-folder. */
-        @WithDefault("fashion-mnist")
-        String dataset();
-
-        /** Directory of the dataset's files; absent: the dataset's default. */
-        Optional<Path> dataDir();
-
-        /** Target classes, remapped to 0..n-1. */
-        @WithDefault("5,6,7,8,9")
-        List<Integer> classes();
-
+    /** How a target task trains, whatever its data. */
+    interface TrainingSettings {
         /** Epochs of model 2 and of the baseline. */
         @WithDefault("5")
         int epochs();
@@ -97,5 +97,30 @@ public interface TransferConfig {
         /** Seed shared by model 2 and the baseline. */
         @WithDefault("42")
         long seed();
+    }
+
+    /** A configured head to train on every base model received that it fits. */
+    interface TargetTask extends TrainingSettings {
+        /** Train this target for every base model it fits. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** fashion-mnist, mnist, cifar-10 or image-folder. */
+        @WithDefault("fashion-mnist")
+        String dataset();
+
+        /** Directory of the dataset's files; absent: {@code transfer.data-dirs.<dataset>}, else the dataset's default. */
+        Optional<Path> dataDir();
+
+        /** Target classes, remapped to 0..n-1. */
+        @WithDefault("5,6,7,8,9")
+        List<Integer> classes();
+    }
+
+    /** The target derived from each base model's envelope (see {@link #derivedTarget()}). */
+    interface DerivedTarget extends TrainingSettings {
+        /** Derive a target for base models that no configured target fits; false: they are stored without a job. */
+        @WithDefault("true")
+        boolean enabled();
     }
 }

@@ -1,6 +1,6 @@
 package io.featurerelay.transfer.rest;
 
-import io.featurerelay.transfer.service.BaseModel;
+import io.featurerelay.transfer.service.RegisteredBaseModel;
 import io.featurerelay.transfer.service.TransferQueries;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -20,8 +20,8 @@ public class BaseModelResource {
     }
 
     @GET
-    @Operation(summary = "Base models received and verified: id, SHA-256, source classes, history, received at")
-    public List<BaseModel> list() {
+    @Operation(summary = "Base models received and verified: id, SHA-256, source classes, history, received at, the jobs started from each and, when none started, why")
+    public List<RegisteredBaseModel> list() {
         return service.baseModels();
     }
 }

@@ -1,7 +1,6 @@
 package io.featurerelay.transfer.rest;
 
 import io.featurerelay.transfer.service.Prediction;
-import io.featurerelay.transfer.service.RerunValidator;
 import io.featurerelay.transfer.service.PredictionService;
 import io.featurerelay.transfer.service.TransferJobs;
 import io.featurerelay.transfer.service.TransferQueries;
@@ -52,9 +51,7 @@ public class TransferResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Re-run from a stored base model with other classes, epochs or head mode")
     public Response rerun(TransferRequest request, UriInfo uri) {
-        var parameters = RerunValidator.validate(request, jobs.defaultTarget(), jobs.config().maxEpochs(),
-                jobs.config().maxBatchSize());
-        TransferStatus status = jobs.rerun(parameters, request.baseModelId());
+        TransferStatus status = jobs.rerun(request);
         return Response.accepted(status).location(uri.getAbsolutePathBuilder().path(status.id()).build()).build();
     }
 

@@ -91,28 +91,36 @@ public class BaseModelIntake {
             throw new EnvelopeException.MalformedHeader("the record key " + key
                     + " differs from the envelope's base model id " + id);
         }
-        for (var target : jobs.enabledTargets().entrySet()) {
-            DatasetKind kind = TransferJobs.dataset(target.getValue().dataset(), "transfer.targets." + target.getKey());
-            if (kind.shape().isPresent()) {
-                FeatureWeightsCodec.checkCompatible(weights, kind.shape().get());
-            }
+        var h = weights.header();
+        // an envelope whose dataset has a fixed image shape must carry features that read it: anything else
+        // contradicts itself (a configured target of another shape is no reason to reject it; see TargetSelection)
+        var ownKind = DatasetKind.byId(h.dataset().name());
+        if (ownKind.isPresent() && ownKind.get().shape().isPresent()) {
+            FeatureWeightsCodec.checkCompatible(weights, ownKind.get().shape().get());
         }
         String sha = FeatureWeightsCodec.sha256(envelope);
-        var h = weights.header();
-        BaseModel base = new BaseModel(id, sha, h.dataset().name(), h.dataset().classes(), h.dataset().classNames(),
-                h.spec().inputShape(), h.history(), h.trainingSeconds(), Instant.now(), envelope.length);
+        BaseModel base = new BaseModel(id, sha, h.dataset().name(), h.dataset().location(), h.dataset().classes(),
+                h.dataset().classNames(), h.spec().inputShape(), h.history(), h.trainingSeconds(), Instant.now(),
+                envelope.length);
+        // decided before the transaction: it may list a directory and read one image
+        TargetSelection.Plan plan = jobs.targets().plan(base);
         List<String> created = jobs.database().transaction(c -> {
             if (!jobs.baseModels().insert(c, base, envelope)) {
                 return null;
             }
-            return jobs.createTargetJobs(c, base);
+            return jobs.createTargetJobs(c, base, plan);
         });
         if (created == null) {
             LOG.infof("base model %s (%s) was received before: no new jobs", id, sha.substring(0, 12));
             return Receipt.DUPLICATE;
         }
-        LOG.infof("stored base model %s (%d bytes, classes %s); queued %s", id, envelope.length,
-                base.sourceClasses(), created);
+        if (created.isEmpty()) {
+            LOG.warnf("stored base model %s (%d bytes, classes %s) without a transfer job: %s", id, envelope.length,
+                    base.sourceClasses(), plan.reason() != null ? plan.reason() : "its jobs exist already");
+        } else {
+            LOG.infof("stored base model %s (%d bytes, classes %s); queued %s", id, envelope.length,
+                    base.sourceClasses(), created);
+        }
         jobs.jobsAdded();
         return Receipt.ACCEPTED;
     }

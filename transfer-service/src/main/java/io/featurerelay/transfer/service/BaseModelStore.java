@@ -70,15 +70,21 @@ final class BaseModelStore {
         }
     }
 
-    /** Every stored base model, newest first. */
-    List<BaseModel> list() {
+    /** Every stored base model, newest first, with the jobs that start from it and why none did. */
+    List<RegisteredBaseModel> list() {
         return database.transaction(c -> {
-            List<BaseModel> out = new ArrayList<>();
-            try (PreparedStatement s = c.prepareStatement(
-                    "SELECT description FROM base_models ORDER BY received_at DESC, id");
+            List<RegisteredBaseModel> out = new ArrayList<>();
+            // a job's lineage is its base model (id and SHA-256), written when the job is created
+            try (PreparedStatement s = c.prepareStatement("""
+                    SELECT b.description, b.no_job_reason,
+                           ARRAY(SELECT j.id FROM jobs j WHERE j.details->'lineage'->>'id' = b.id
+                                 AND j.details->'lineage'->>'sha256' = b.sha256 ORDER BY j.created_at, j.id)
+                    FROM base_models b ORDER BY b.received_at DESC, b.id""");
                     ResultSet r = s.executeQuery()) {
                 while (r.next()) {
-                    out.add(json.readValue(r.getString(1), BaseModel.class));
+                    BaseModel model = json.readValue(r.getString(1), BaseModel.class);
+                    out.add(RegisteredBaseModel.of(model, List.of((String[]) r.getArray(3).getArray()),
+                            r.getString(2)));
                 }
             }
             return out;

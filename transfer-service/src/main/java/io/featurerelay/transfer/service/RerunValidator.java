@@ -1,6 +1,7 @@
 package io.featurerelay.transfer.service;
 
 import io.featurerelay.learning.dataset.ClassSelection;
+import io.featurerelay.learning.dataset.DatasetException;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.learning.transfer.HeadMode;
@@ -18,18 +19,32 @@ public final class RerunValidator {
     private RerunValidator() {
     }
 
-    public static TransferParameters validate(TransferRequest r, TransferConfig.TargetTask defaults, int maxEpochs,
+    /**
+     * What a re-run trains where the request is silent.
+     *
+     * @param dataset  the dataset, or null when the request must name it
+     * @param dataDir  its directory (null with dataset)
+     * @param classes  target classes, or null when the request must name them
+     * @param settings epochs, batch size, head and the rest
+     * @param noTarget why no target task fits the base model (said when a required field is missing), or null
+     */
+    public record Defaults(String dataset, Path dataDir, List<Integer> classes, TransferConfig.TrainingSettings settings,
+            String noTarget) {
+    }
+
+    static TransferParameters validate(TransferRequest r, Defaults defaults, TargetSelection targets, int maxEpochs,
             int maxBatchSize) {
-        if (r == null || r.baseModelId() == null || r.baseModelId().isBlank()) {
-            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
-        }
         String datasetId = r.dataset() != null ? r.dataset() : defaults.dataset();
+        if (datasetId == null) {
+            throw ProblemException.invalidField("dataset", "dataset is required: " + defaults.noTarget());
+        }
         DatasetKind kind = DatasetKind.byId(datasetId).orElseThrow(() -> ProblemException.invalidField("dataset",
                 "unknown dataset '" + datasetId + "'; known: " + DatasetKind.ids()));
         Path dataDir;
         try {
             dataDir = r.dataDir() != null ? Path.of(r.dataDir())
-                    : r.dataset() == null ? defaults.dataDir().orElse(kind.defaultDirectory()) : kind.defaultDirectory();
+                    : r.dataset() == null || r.dataset().equals(defaults.dataset()) ? defaults.dataDir()
+                    : targets.dataDir(kind);
         } catch (InvalidPathException e) {
             throw ProblemException.invalidField("dataDir", "dataDir is not a valid path: " + e.getReason());
         }
@@ -37,40 +52,49 @@ public final class RerunValidator {
             throw ProblemException.invalidField("dataDir", "data directory " + dataDir
                     + " does not exist or is not readable. " + kind.howToGet());
         }
+        if (r.classes() == null && (defaults.classes() == null || !kind.id().equals(defaults.dataset()))) {
+            throw ProblemException.invalidField("classes", "classes is required"
+                    + (defaults.noTarget() != null ? ": " + defaults.noTarget() : " for dataset " + kind.id()));
+        }
         List<Integer> classes = r.classes() != null ? r.classes() : defaults.classes();
-        if (!kind.classNames().isEmpty()) {
-            try {
-                ClassSelection.validate(classes, kind.classNames().size());
-            } catch (IllegalArgumentException e) {
-                throw ProblemException.invalidField("classes", e.getMessage());
-            }
+        TransferConfig.TrainingSettings settings = defaults.settings();
+        int numClasses;
+        try {
+            numClasses = kind.describe(dataDir).classNames().size();
+        } catch (DatasetException e) {
+            throw ProblemException.invalidField("dataDir", e.getMessage());
+        }
+        try {
+            ClassSelection.validate(classes, numClasses);
+        } catch (IllegalArgumentException e) {
+            throw ProblemException.invalidField("classes", e.getMessage());
         }
         if (classes.size() < 2) {
             throw ProblemException.invalidField("classes", "a classifier needs at least 2 classes");
         }
-        int epochs = r.epochs() != null ? r.epochs() : defaults.epochs();
+        int epochs = r.epochs() != null ? r.epochs() : settings.epochs();
         if (epochs < 1 || epochs > maxEpochs) {
             throw ProblemException.invalidField("epochs", "epochs must be between 1 and " + maxEpochs + ", got "
                     + epochs);
         }
-        int batchSize = r.batchSize() != null ? r.batchSize() : defaults.batchSize();
+        int batchSize = r.batchSize() != null ? r.batchSize() : settings.batchSize();
         if (batchSize < 1 || batchSize > maxBatchSize) {
             throw ProblemException.invalidField("batchSize", "batchSize must be between 1 and " + maxBatchSize
                     + ", got " + batchSize);
         }
-        String head = r.head() != null ? r.head() : defaults.head();
+        String head = r.head() != null ? r.head() : settings.head();
         HeadMode.byId(head).orElseThrow(() -> ProblemException.invalidField("head",
                 "head must be fresh or reuse, got '" + head + "'"));
-        String optimizer = r.optimizer() != null ? r.optimizer() : defaults.optimizer();
+        String optimizer = r.optimizer() != null ? r.optimizer() : settings.optimizer();
         Optimizer.byId(optimizer).orElseThrow(() -> ProblemException.invalidField("optimizer",
                 "optimizer must be adadelta or adam, got '" + optimizer + "'"));
-        double learningRate = r.learningRate() != null ? r.learningRate() : defaults.learningRate();
+        double learningRate = r.learningRate() != null ? r.learningRate() : settings.learningRate();
         if (!(learningRate > 0 && learningRate <= 10)) {
             throw ProblemException.invalidField("learningRate", "learningRate must be in (0, 10], got " + learningRate);
         }
         return new TransferParameters(TransferJobs.MANUAL, kind.id(), dataDir.toString(), List.copyOf(classes),
-                epochs, batchSize, head.toLowerCase(), r.baseline() != null ? r.baseline() : defaults.baseline(),
-                r.featurized() != null ? r.featurized() : defaults.featurized(), optimizer.toLowerCase(),
-                learningRate, r.seed() != null ? r.seed() : defaults.seed());
+                epochs, batchSize, head.toLowerCase(), r.baseline() != null ? r.baseline() : settings.baseline(),
+                r.featurized() != null ? r.featurized() : settings.featurized(), optimizer.toLowerCase(),
+                learningRate, r.seed() != null ? r.seed() : settings.seed());
     }
 }

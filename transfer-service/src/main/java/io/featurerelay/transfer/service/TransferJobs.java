@@ -14,7 +14,9 @@ import io.featurerelay.service.metrics.RunMetrics;
 import io.featurerelay.service.problem.ProblemException;
 import io.featurerelay.transfer.config.TransferConfig;
 import io.featurerelay.transfer.messaging.TransferResultPublisher;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.featurerelay.transfer.rest.TransferRequest;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -27,8 +29,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,10 +52,13 @@ public class TransferJobs {
     /** Target names become parts of job ids. */
     private static final Pattern TARGET_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,15}");
     static final String MANUAL = "manual";
+    static final String WITHOUT_JOBS = "featurerelay.base.models.without.jobs";
 
     private final TransferConfig config;
     private final JobMachinery machinery;
     private final BaseModelStore baseModels;
+    private final TargetSelection targets;
+    private final Map<TargetSelection.NoJob, Counter> withoutJobs = new EnumMap<>(TargetSelection.NoJob.class);
 
     public TransferJobs(TransferConfig config, DataSource dataSource, ObjectMapper json, ReplicaConfig replica,
             TransferResultPublisher results, MeterRegistry registry) {
@@ -63,6 +68,11 @@ public class TransferJobs {
                 throw new IllegalArgumentException("transfer.targets." + name + ": a target name must be 1-16"
                         + " lowercase letters, digits and dashes (it becomes part of job ids)");
             }
+        }
+        this.targets = new TargetSelection(config);
+        for (TargetSelection.NoJob noJob : TargetSelection.NoJob.values()) {
+            withoutJobs.put(noJob, Counter.builder(WITHOUT_JOBS).tag("reason", noJob.tag)
+                    .description("base models stored without a transfer job, by why").register(registry));
         }
         Database database = new Database(dataSource);
         this.baseModels = new BaseModelStore(database, json);
@@ -100,45 +110,48 @@ public class TransferJobs {
         machinery.jobAdded();
     }
 
-    Map<String, TransferConfig.TargetTask> enabledTargets() {
-        Map<String, TransferConfig.TargetTask> out = new LinkedHashMap<>();
-        config.targets().entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .filter(e -> e.getValue().enabled()).forEach(e -> out.put(e.getKey(), e.getValue()));
-        return out;
+    TargetSelection targets() {
+        return targets;
     }
 
     static DatasetKind dataset(String id, String where) {
         return DatasetKind.byId(id).orElseThrow(() -> new IllegalStateException(where + ": unknown dataset " + id));
     }
 
-    /** One job per enabled target for a base model just stored, in the intake's transaction; returns their ids. */
-    List<String> createTargetJobs(Connection c, BaseModel base) throws SQLException {
+    /**
+     * The jobs of a base model just stored, in the intake's transaction; returns their ids. With no job to start,
+     * the registry notes why and the no-job counter counts it.
+     */
+    List<String> createTargetJobs(Connection c, BaseModel base, TargetSelection.Plan plan) throws SQLException {
         List<String> created = new ArrayList<>();
-        for (var target : enabledTargets().entrySet()) {
+        for (TargetSelection.Planned target : plan.targets()) {
             String id = "transfer-" + base.id().replaceFirst("^base-", "") + "-" + base.sha256().substring(0, 6) + "-"
-                    + target.getKey();
-            TransferConfig.TargetTask t = target.getValue();
-            DatasetKind kind = dataset(t.dataset(), "transfer.targets." + target.getKey() + ".dataset");
-            TransferParameters p = new TransferParameters(target.getKey(), kind.id(),
-                    t.dataDir().orElse(kind.defaultDirectory()).toString(), List.copyOf(t.classes()), t.epochs(),
-                    t.batchSize(), t.head(), t.baseline(), t.featurized(), t.optimizer(), t.learningRate(), t.seed());
-            if (id.length() <= 127 && machinery.store().insert(c, id, p, TransferDetails.of(base))) {
+                    + target.name();
+            if (id.length() <= 127 && machinery.store().insert(c, id, target.parameters(), TransferDetails.of(base))) {
                 created.add(id);
             }
         }
         if (created.isEmpty()) {
-            baseModels.noJobs(c, base.id(), base.sha256(), enabledTargets().isEmpty()
-                    ? "no target task is enabled" : "its target jobs exist already");
+            TargetSelection.NoJob noJob = plan.targets().isEmpty() ? plan.noJob() : TargetSelection.NoJob.JOBS_EXIST;
+            String reason = plan.targets().isEmpty() ? plan.reason() : "its target jobs exist already";
+            baseModels.noJobs(c, base.id(), base.sha256(), reason);
+            withoutJobs.get(noJob).increment();
         }
         return created;
     }
 
     /** A re-run from a stored base model with other classes, epochs or head mode. */
-    public TransferStatus rerun(TransferParameters parameters, String baseModelId) {
+    public TransferStatus rerun(TransferRequest request) {
+        if (request == null || request.baseModelId() == null || request.baseModelId().isBlank()) {
+            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
+        }
+        String baseModelId = request.baseModelId();
         BaseModel base = (BaseModelIntake.BASE_ID.matcher(baseModelId).matches()
                 ? baseModels.latest(baseModelId) : java.util.Optional.<BaseModel>empty())
                 .orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
                         + baseModelId + "; GET /api/v1/base-models lists them"));
+        TransferParameters parameters = RerunValidator.validate(request, rerunDefaults(base), targets,
+                config.maxEpochs(), config.maxBatchSize());
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         boolean accepted = machinery.store().insertWithinQueue(id, parameters, TransferDetails.of(base),
@@ -162,10 +175,20 @@ public class TransferJobs {
                 id)));
     }
 
-    /** Defaults for a re-run: the first enabled target task, or the built-in defaults. */
-    public TransferConfig.TargetTask defaultTarget() {
-        return enabledTargets().values().stream().findFirst()
-                .orElseGet(() -> config.targets().values().stream().findFirst().orElse(null));
+    /**
+     * What a re-run from {@code base} trains where the request is silent: the first target task the base feeds (a
+     * configured one that fits, or the derived one); with none, the request must name dataset and classes.
+     */
+    private RerunValidator.Defaults rerunDefaults(BaseModel base) {
+        TargetSelection.Plan plan = targets.plan(base);
+        if (!plan.targets().isEmpty()) {
+            TransferParameters p = plan.targets().get(0).parameters();
+            TransferConfig.TrainingSettings settings = p.target().equals(TargetSelection.DERIVED)
+                    ? config.derivedTarget() : config.targets().get(p.target());
+            return new RerunValidator.Defaults(p.dataset(), java.nio.file.Path.of(p.dataDir()), p.classes(), settings,
+                    null);
+        }
+        return new RerunValidator.Defaults(null, null, null, config.derivedTarget(), plan.reason());
     }
 
     public TransferConfig config() {

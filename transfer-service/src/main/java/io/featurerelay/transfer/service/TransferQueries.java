@@ -15,7 +15,7 @@ public class TransferQueries {
         this.jobs = jobs;
     }
 
-    public List<BaseModel> baseModels() {
+    public List<RegisteredBaseModel> baseModels() {
         return jobs.baseModels().list();
     }
 
