@@ -70,8 +70,12 @@ final class OpsNetwork implements Network {
     };
     private int iteration;
 
-    /** One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]. */
-    private record Conv(String name, INDArray w, INDArray b, INDArray gw, INDArray gb, int out, int outSide) {
+    /**
+     * One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]; its output is [out, outHeight,
+     * outWidth] per image (height and width apart: image folders give non-square images).
+     */
+    private record Conv(String name, INDArray w, INDArray b, INDArray gw, INDArray gb, int out, int outHeight,
+            int outWidth) {
     }
 
     /** One dense layer's parameter views: W [in, out], b [1, out]. */
@@ -112,14 +116,16 @@ final class OpsNetwork implements Network {
         long offset = 0;
         if (kind == Kind.FULL) {
             int in = spec.imageShape().channels();
-            int side = Math.min(spec.imageShape().height(), spec.imageShape().width());
+            int height = spec.imageShape().height();
+            int width = spec.imageShape().width();
             for (int i = 0; i < spec.convFilters().size(); i++) {
                 int out = spec.convFilters().get(i);
                 long[] wShape = {out, in, spec.kernel(), spec.kernel()};
                 long wLen = (long) out * in * spec.kernel() * spec.kernel();
-                side -= spec.kernel() - 1;
+                height -= spec.kernel() - 1;
+                width -= spec.kernel() - 1;
                 convs.add(new Conv(ModelSpec.convName(i), view(params, offset, wShape), view(params, offset + wLen, out),
-                        view(gradients, offset, wShape), view(gradients, offset + wLen, out), out, side));
+                        view(gradients, offset, wShape), view(gradients, offset + wLen, out), out, height, width));
                 offset += wLen + out;
                 in = out;
             }
@@ -343,8 +349,8 @@ final class OpsNetwork implements Network {
         Buffers b = new Buffers();
         if (kind == Kind.FULL) {
             for (Conv c : convs) {
-                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.out(), c.outSide(), c.outSide()));
-                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.out(), c.outSide(), c.outSide()));
+                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.out(), c.outHeight(), c.outWidth()));
+                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.out(), c.outHeight(), c.outWidth()));
             }
             int[] pooled = spec.pooledSize();
             int channels = spec.convFilters().get(spec.convFilters().size() - 1);
@@ -460,7 +466,7 @@ final class OpsNetwork implements Network {
         if (kind == Kind.FULL) {
             for (Conv c : convs) {
                 long count = (long) c.out() * channels * spec.kernel() * spec.kernel() + c.out();
-                rows.add(new LayerSummary(c.name(), "Conv2D", List.of(c.out(), c.outSide(), c.outSide()), count,
+                rows.add(new LayerSummary(c.name(), "Conv2D", List.of(c.out(), c.outHeight(), c.outWidth()), count,
                         !featuresFrozen));
                 channels = c.out();
             }
