@@ -27,8 +27,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * activation anew. Calling {@code conv2d} and {@code conv2d_bp} directly lets the oneDNN builds
  * ({@link NativeBackend}) run them, max pooling is a loop of our own ({@link DirectLoops}), and the
  * activations live in buffers reused from batch to batch. The arithmetic is DL4J's: Glorot-uniform weights, inverted dropout, softmax
- * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; a test checks
- * that one step here equals one step of the layer-API network.
+ * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; tests check
+ * that training here equals training the layer-API network over the shapes a spec may take
+ * (OpsNetworkEquivalenceTest), and each hand-written loop against its definition (DirectLoopsTest).
  *
  * <p>Parameters live in one flat array, features first, so that freezing the features is a matter of
  * updating only the head's tail of it. Not thread-safe; every public method is synchronized because a
