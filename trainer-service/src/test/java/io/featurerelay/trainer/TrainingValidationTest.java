@@ -41,6 +41,8 @@ class TrainingValidationTest {
         "{\"classes\":[0,\"x\"]}|classes[1]|field classes[1] is invalid",
         "{\"epoch\":2}|epoch|unknown field epoch",
         "{\"spec\":{\"inputShape\":[1,28,28],\"convFilters\":[8],\"kernel\":0,\"pool\":2,\"convDropout\":0,\"denseUnits\":8,\"denseDropout\":0,\"numClasses\":5}}|spec|kernel must be in 1..11",
+        "{\"batchSize\":2048}|batchSize|more than the 1024 MiB this process may use; a batch size of at most",
+        "{\"spec\":{\"inputShape\":[1,28,28],\"convFilters\":[1024,1024],\"kernel\":3,\"pool\":1,\"convDropout\":0,\"denseUnits\":2048,\"denseDropout\":0,\"numClasses\":5}}|spec|not even a batch of 1 fits",
         "{\"spec\":{\"inputShape\":[3,32,32],\"convFilters\":[8],\"kernel\":3,\"pool\":2,\"convDropout\":0,\"denseUnits\":8,\"denseDropout\":0,\"numClasses\":5}}|spec.inputShape|spec reads 3x32x32 images",
     })
     void badRequestsNameTheField(String body, String field, String detail) {

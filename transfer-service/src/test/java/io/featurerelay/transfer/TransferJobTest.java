@@ -179,6 +179,14 @@ class TransferJobTest {
                 .post("/api/v1/transfers/" + id + "/predictions").then().statusCode(200)
                 .body("predictions.size()", equalTo(5));
 
+        // a re-run whose batches would not fit the memory budget (1 GiB in tests) with the base's spec: 400, before
+        // anything is queued, naming the field and what would fit
+        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-transfer-2\",\"batchSize\":2048}")
+                .when().post("/api/v1/transfers").then().statusCode(400).contentType("application/problem+json")
+                .body("field", equalTo("batchSize"))
+                .body("detail", containsString("more than the 1024 MiB this process may use"))
+                .body("detail", containsString("a batch size of at most"));
+
         // a re-run from the stored base: reused head, no baseline
         String rerun = given().contentType(ContentType.JSON)
                 .body("{\"baseModelId\":\"base-transfer-2\",\"head\":\"reuse\",\"baseline\":false}")

@@ -12,7 +12,9 @@ import java.util.Map;
 
 /**
  * The reference "transfer CNN" as data. Feature layers: for each entry of {@code convFilters} a
- * {@code kernel x kernel} valid convolution with ReLU, then max pooling, dropout and flatten.
+ * {@code kernel x kernel} valid convolution with ReLU, then max pooling, dropout and flatten. Height and width
+ * are independent throughout (an image folder's images need not be square); a window that does not fit at the
+ * bottom or right edge is dropped, as DL4J's "truncate" mode does.
  * Head: dense with ReLU, dropout, dense softmax over {@code numClasses}.
  *
  * @param inputShape   [channels, height, width]
@@ -56,6 +58,13 @@ public record ModelSpec(List<Integer> inputShape, List<Integer> convFilters, int
         int side = Math.min(s.height(), s.width()) - convFilters.size() * (kernel - 1);
         require(side >= pool, "input " + s + " is too small for " + convFilters.size() + " convolutions of "
                 + kernel + "x" + kernel + " and pooling " + pool);
+        // every array is indexed by int (ND4J views, the envelope's element counts): refuse sizes beyond that
+        // here, where the spec is read, rather than overflowing in featureSize() or the first allocation
+        long convolved = convFilters.size() * (long) (kernel - 1);
+        long features = (long) convFilters.get(convFilters.size() - 1) * ((s.height() - convolved) / pool)
+                * ((s.width() - convolved) / pool);
+        require(features * denseUnits <= Integer.MAX_VALUE, "the dense layer would have " + features + " x "
+                + denseUnits + " weights, more than one array holds (" + Integer.MAX_VALUE + ")");
     }
 
     private static void require(boolean ok, String message) {

@@ -27,8 +27,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * activation anew. Calling {@code conv2d} and {@code conv2d_bp} directly lets the oneDNN builds
  * ({@link NativeBackend}) run them, max pooling is a loop of our own ({@link DirectLoops}), and the
  * activations live in buffers reused from batch to batch. The arithmetic is DL4J's: Glorot-uniform weights, inverted dropout, softmax
- * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; a test checks
- * that one step here equals one step of the layer-API network.
+ * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; tests check
+ * that training here equals training the layer-API network over the shapes a spec may take
+ * (OpsNetworkEquivalenceTest), and each hand-written loop against its definition (DirectLoopsTest).
  *
  * <p>Parameters live in one flat array, features first, so that freezing the features is a matter of
  * updating only the head's tail of it. Not thread-safe; every public method is synchronized because a
@@ -70,8 +71,12 @@ final class OpsNetwork implements Network {
     };
     private int iteration;
 
-    /** One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]. */
-    private record Conv(String name, INDArray w, INDArray b, INDArray gw, INDArray gb, int out, int outSide) {
+    /**
+     * One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]; its output is [out, outHeight,
+     * outWidth] per image (height and width apart: image folders give non-square images).
+     */
+    private record Conv(String name, INDArray w, INDArray b, INDArray gw, INDArray gb, int out, int outHeight,
+            int outWidth) {
     }
 
     /** One dense layer's parameter views: W [in, out], b [1, out]. */
@@ -112,14 +117,16 @@ final class OpsNetwork implements Network {
         long offset = 0;
         if (kind == Kind.FULL) {
             int in = spec.imageShape().channels();
-            int side = Math.min(spec.imageShape().height(), spec.imageShape().width());
+            int height = spec.imageShape().height();
+            int width = spec.imageShape().width();
             for (int i = 0; i < spec.convFilters().size(); i++) {
                 int out = spec.convFilters().get(i);
                 long[] wShape = {out, in, spec.kernel(), spec.kernel()};
                 long wLen = (long) out * in * spec.kernel() * spec.kernel();
-                side -= spec.kernel() - 1;
+                height -= spec.kernel() - 1;
+                width -= spec.kernel() - 1;
                 convs.add(new Conv(ModelSpec.convName(i), view(params, offset, wShape), view(params, offset + wLen, out),
-                        view(gradients, offset, wShape), view(gradients, offset + wLen, out), out, side));
+                        view(gradients, offset, wShape), view(gradients, offset + wLen, out), out, height, width));
                 offset += wLen + out;
                 in = out;
             }
@@ -343,8 +350,8 @@ final class OpsNetwork implements Network {
         Buffers b = new Buffers();
         if (kind == Kind.FULL) {
             for (Conv c : convs) {
-                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.out(), c.outSide(), c.outSide()));
-                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.out(), c.outSide(), c.outSide()));
+                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.out(), c.outHeight(), c.outWidth()));
+                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.out(), c.outHeight(), c.outWidth()));
             }
             int[] pooled = spec.pooledSize();
             int channels = spec.convFilters().get(spec.convFilters().size() - 1);
@@ -460,7 +467,7 @@ final class OpsNetwork implements Network {
         if (kind == Kind.FULL) {
             for (Conv c : convs) {
                 long count = (long) c.out() * channels * spec.kernel() * spec.kernel() + c.out();
-                rows.add(new LayerSummary(c.name(), "Conv2D", List.of(c.out(), c.outSide(), c.outSide()), count,
+                rows.add(new LayerSummary(c.name(), "Conv2D", List.of(c.out(), c.outHeight(), c.outWidth()), count,
                         !featuresFrozen));
                 channels = c.out();
             }

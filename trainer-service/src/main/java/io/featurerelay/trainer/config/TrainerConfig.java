@@ -34,6 +34,13 @@ public interface TrainerConfig {
     @WithDefault("2048")
     int maxBatchSize();
 
+    /**
+     * Most memory one training may plan for (parameters, optimizer state and the activations of its batches, as
+     * learning-core's MemoryBudget estimates them); a request whose spec and batch size need more gets 400.
+     * Absent: three quarters of ND4J's off-heap cap ({@code -Dorg.bytedeco.javacpp.maxbytes}, else -Xmx).
+     */
+    Optional<Long> maxTrainingBytes();
+
     /** Hyper-parameters of a request that leaves them out. */
     Defaults defaults();
 

@@ -2,6 +2,7 @@ package io.featurerelay.trainer.service;
 
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.ImageShape;
+import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.service.problem.ProblemException;
@@ -21,9 +22,15 @@ import java.util.stream.Stream;
 final class RequestValidator {
 
     private final TrainerConfig config;
+    private final MemoryBudget budget;
 
     RequestValidator(TrainerConfig config) {
         this.config = config;
+        this.budget = budget(config);
+    }
+
+    static MemoryBudget budget(TrainerConfig config) {
+        return config.maxTrainingBytes().map(MemoryBudget::withMaximum).orElseGet(MemoryBudget::fromJvmLimits);
     }
 
     TrainingParameters validate(TrainingRequest request) {
@@ -69,6 +76,17 @@ final class RequestValidator {
             if (spec.numClasses() != classes.size()) {
                 throw ProblemException.invalidField("spec.numClasses", "spec has " + spec.numClasses()
                         + " classes but " + classes.size() + " are requested");
+            }
+        }
+        // the network the job will build: the request's spec, or the reference one for the dataset's images (an
+        // image folder's shape is known only once the job reads it: its job checks the budget then)
+        Optional<ModelSpec> planned = spec != null ? Optional.of(spec)
+                : kind.shape().map(s -> ModelSpec.forInput(s, classes.size()));
+        if (planned.isPresent()) {
+            try {
+                budget.check(planned.get(), batchSize);
+            } catch (IllegalArgumentException e) {
+                throw ProblemException.invalidField(spec != null ? "spec" : "batchSize", e.getMessage());
             }
         }
         return new TrainingParameters(kind.id(), dataDir.toString(), List.copyOf(classes), epochs, batchSize,

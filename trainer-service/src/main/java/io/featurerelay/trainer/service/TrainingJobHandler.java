@@ -70,6 +70,8 @@ final class TrainingJobHandler implements JobHandler {
         TrainTestSplit data = DatasetKind.byId(p.dataset()).orElseThrow()
                 .load(Path.of(p.dataDir())).subset(p.classes());
         ModelSpec spec = p.spec() != null ? p.spec() : ModelSpec.forInput(data.shape(), p.classes().size());
+        // the request was checked against the budget where the spec was known; an image folder's shape is known now
+        RequestValidator.budget(config).check(spec, p.batchSize());
         Hyperparameters hp = new Hyperparameters(Optimizer.byId(p.optimizer()).orElseThrow(), p.learningRate(),
                 p.seed());
         Network network = factory.create(spec, hp);

@@ -60,6 +60,14 @@ public interface TransferConfig {
     @WithDefault("50")
     int maxEpochs();
 
+    /**
+     * Most memory one network of a transfer may plan for (parameters, optimizer state and the activations of its
+     * batches, as learning-core's MemoryBudget estimates them); a re-run whose base spec and batch size need more
+     * gets 400, and a target job that would is failed before it allocates. Absent: three quarters of ND4J's
+     * off-heap cap ({@code -Dorg.bytedeco.javacpp.maxbytes}, else -Xmx).
+     */
+    java.util.Optional<Long> maxTrainingBytes();
+
     /** Largest batch size a re-run may ask for (activations grow with it). */
     @WithDefault("2048")
     int maxBatchSize();

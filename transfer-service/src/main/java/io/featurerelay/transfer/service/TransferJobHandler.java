@@ -86,6 +86,8 @@ final class TransferJobHandler implements JobHandler {
         TrainTestSplit target = TransferJobs.dataset(p.dataset(), "transfer " + id).load(Path.of(p.dataDir()))
                 .subset(p.classes());
         FeatureWeightsCodec.checkCompatible(weights, target.shape());
+        // a target task's batch size meets the base's spec only here (re-runs were checked when they came in)
+        TransferJobs.budget(config).check(weights.header().spec().withNumClasses(p.classes().size()), p.batchSize());
         Hyperparameters hp = hyperparameters(p);
         TrainingConfig training = new TrainingConfig(p.epochs(), p.batchSize(), hp);
         TransferLearner learner = new TransferLearner(factory);

@@ -2,7 +2,11 @@ package io.featurerelay.transfer.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.model.MemoryBudget;
+import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.NativeBackend;
+import io.featurerelay.learning.wire.DecodeLimits;
+import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.jobs.Database;
 import io.featurerelay.service.jobs.JobMachinery;
 import io.featurerelay.service.jobs.JobRecord;
@@ -140,6 +144,11 @@ public class TransferJobs {
         return created;
     }
 
+    /** The configured memory budget of one network, or the one the JVM's limits give. */
+    static MemoryBudget budget(TransferConfig config) {
+        return config.maxTrainingBytes().map(MemoryBudget::withMaximum).orElseGet(MemoryBudget::fromJvmLimits);
+    }
+
     /** A re-run from a stored base model with other classes, epochs or head mode. */
     public TransferStatus rerun(TransferRequest request) {
         if (request == null || request.baseModelId() == null || request.baseModelId().isBlank()) {
@@ -152,6 +161,15 @@ public class TransferJobs {
                         + baseModelId + "; GET /api/v1/base-models lists them"));
         TransferParameters parameters = RerunValidator.validate(request, rerunDefaults(base), targets,
                 config.maxEpochs(), config.maxBatchSize());
+        // the scratch baseline trains every layer of the base's spec: the larger of the job's two networks
+        ModelSpec spec = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
+                .decode(baseModels.envelope(base.id(), base.sha256())).header().spec()
+                .withNumClasses(parameters.classes().size());
+        try {
+            budget(config).check(spec, parameters.batchSize());
+        } catch (IllegalArgumentException e) {
+            throw ProblemException.invalidField("batchSize", "base model " + base.id() + ": " + e.getMessage());
+        }
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         boolean accepted = machinery.store().insertWithinQueue(id, parameters, TransferDetails.of(base),
