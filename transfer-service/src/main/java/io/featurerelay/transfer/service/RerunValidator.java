@@ -2,6 +2,7 @@ package io.featurerelay.transfer.service;
 
 import io.featurerelay.learning.dataset.ClassSelection;
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.learning.transfer.HeadMode;
 import io.featurerelay.service.problem.ProblemException;
@@ -23,10 +24,15 @@ public final class RerunValidator {
         if (r == null || r.baseModelId() == null || r.baseModelId().isBlank()) {
             throw ProblemException.invalidField("baseModelId", "baseModelId is required");
         }
+        Identifier.BASE_MODEL_ID.require("baseModelId", r.baseModelId());
         String datasetId = r.dataset() != null ? r.dataset() : defaults.dataset();
         DatasetKind kind = DatasetKind.byId(datasetId).orElseThrow(() -> ProblemException.invalidField("dataset",
                 "unknown dataset '" + datasetId + "'; known: " + DatasetKind.ids()));
         Path dataDir;
+        if (r.dataDir() != null) {
+            // a request names a directory to read, never one above it, and nothing that a path cannot hold
+            Identifier.DATA_DIR.require("dataDir", r.dataDir());
+        }
         try {
             dataDir = r.dataDir() != null ? Path.of(r.dataDir())
                     : r.dataset() == null ? defaults.dataDir().orElse(kind.defaultDirectory()) : kind.defaultDirectory();

@@ -2,6 +2,7 @@ package io.featurerelay.transfer.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.NativeBackend;
 import io.featurerelay.service.jobs.Database;
 import io.featurerelay.service.jobs.JobMachinery;
@@ -32,7 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
@@ -47,8 +47,6 @@ public class TransferJobs {
     private static final Logger LOG = Logger.getLogger(TransferJobs.class);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
-    /** Target names become parts of job ids. */
-    private static final Pattern TARGET_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,15}");
     static final String MANUAL = "manual";
 
     private final TransferConfig config;
@@ -59,10 +57,11 @@ public class TransferJobs {
             TransferResultPublisher results, MeterRegistry registry) {
         this.config = config;
         for (String name : config.targets().keySet()) {
-            if (!TARGET_NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("transfer.targets." + name + ": a target name must be 1-16"
-                        + " lowercase letters, digits and dashes (it becomes part of job ids)");
-            }
+            // a target name becomes part of job ids and the target label
+            Identifier.TARGET_NAME.problem(name).ifPresent(problem -> {
+                throw new IllegalArgumentException("transfer.targets." + Identifier.quote(name) + ": the name "
+                        + problem + " (1-16 lowercase letters, digits and dashes: it becomes part of job ids)");
+            });
         }
         Database database = new Database(dataSource);
         this.baseModels = new BaseModelStore(database, json);
@@ -135,9 +134,8 @@ public class TransferJobs {
 
     /** A re-run from a stored base model with other classes, epochs or head mode. */
     public TransferStatus rerun(TransferParameters parameters, String baseModelId) {
-        BaseModel base = (BaseModelIntake.BASE_ID.matcher(baseModelId).matches()
-                ? baseModels.latest(baseModelId) : java.util.Optional.<BaseModel>empty())
-                .orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
+        Identifier.BASE_MODEL_ID.require("baseModelId", baseModelId);
+        BaseModel base = baseModels.latest(baseModelId).orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
                         + baseModelId + "; GET /api/v1/base-models lists them"));
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
