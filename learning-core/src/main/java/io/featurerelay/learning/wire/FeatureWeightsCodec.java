@@ -36,6 +36,8 @@ public final class FeatureWeightsCodec {
     public static final String SCHEMA_NAME = "featurerelay.FeatureWeights.v1";
     static final byte[] MAGIC = {'F', 'R', 'W', '1'};
     static final int PREFIX = MAGIC.length + 4;
+    /** Base64 of 32 bytes is 44 characters; a little room for surrounding white space. */
+    static final int MAX_SIGNATURE_CHARS = 64;
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final String HMAC = "HmacSHA256";
 
@@ -288,6 +290,11 @@ public final class FeatureWeightsCodec {
         }
         if (signature == null || signature.isBlank()) {
             throw new EnvelopeException.MissingSignature("a signing key is configured but the record is not signed");
+        }
+        if (signature.length() > MAX_SIGNATURE_CHARS) {
+            // a header field from outside: its size is checked before it is decoded
+            throw new EnvelopeException.BadSignature("the signature header has " + signature.length()
+                    + " characters, more than an HMAC-SHA256 signature's " + MAX_SIGNATURE_CHARS);
         }
         byte[] given;
         try {

@@ -1,6 +1,7 @@
 package io.featurerelay.trainer.service;
 
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.dataset.ImageShape;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.Optimizer;
@@ -81,6 +82,8 @@ final class RequestValidator {
             if (r.dataDir().isBlank()) {
                 throw ProblemException.invalidField("dataDir", "dataDir must not be blank");
             }
+            // a request names a directory to read, never one above it, and nothing that a path cannot hold
+            Identifier.DATA_DIR.require("dataDir", r.dataDir());
             try {
                 dir = Path.of(r.dataDir());
             } catch (InvalidPathException e) {
