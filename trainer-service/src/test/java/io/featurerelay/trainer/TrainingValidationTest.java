@@ -35,6 +35,9 @@ class TrainingValidationTest {
         "{\"classes\":[1,2,1]}|classes[2]|class 1 is listed twice",
         "{\"classes\":[0,10]}|classes[1]|class 10 is out of range 0..9",
         "{\"dataDir\":\"/nonexistent/feature-relay\"}|dataDir|does not exist or is not readable",
+        "{\"dataDir\":\"../learning-core/../../etc\"}|dataDir|dataDir contains a '..' segment",
+        "{\"dataDir\":\"data\\u0000x\"}|dataDir|dataDir contains a NUL character at 4",
+        "{\"dataDir\":\"donn\u00e9es\"}|dataDir|dataDir contains a non-ASCII character at 4",
         "{\"optimizer\":\"sgd\"}|optimizer|optimizer must be adadelta or adam",
         "{\"learningRate\":0}|learningRate|learningRate must be in (0, 10]",
         "{\"epochs\":\"many\"}|epochs|field epochs is invalid",
@@ -62,6 +65,37 @@ class TrainingValidationTest {
                 .body("title", equalTo("Malformed JSON"));
         given().contentType(ContentType.JSON).body("[1,2]").when().post("/api/v1/trainings").then()
                 .statusCode(400).contentType("application/problem+json");
+    }
+
+    /**
+     * A path segment that cannot be a job id (uppercase, a dot, NUL, a backslash, non-ASCII, too long) is a 400
+     * naming {@code id}, on every resource that takes one, before it reaches a statement or a response header.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "Base-1|must start with a lowercase letter or a digit",
+        "base.1|may hold only lowercase letters, digits and dashes",
+        "a%00b|contains a NUL character at 1",
+        "a%5Cb|contains a path separator at 1",
+        "caf%C3%A9|contains a non-ASCII character at 3",
+        "a%0Ab|contains a control character at 1",
+    })
+    void idsThatCannotNameAJobAre400NamingTheField(String segment, String detail) {
+        for (String path : new String[] {"/api/v1/trainings/" + segment, "/api/v1/trainings/" + segment + "/model",
+                "/api/v1/trainings/" + segment + "/envelope"}) {
+            given().urlEncodingEnabled(false).when().get(path).then().statusCode(400)
+                    .contentType("application/problem+json")
+                    .body("field", equalTo("id")).body("detail", containsString(detail));
+        }
+        given().urlEncodingEnabled(false).when().delete("/api/v1/trainings/" + segment).then().statusCode(400)
+                .body("field", equalTo("id"));
+    }
+
+    @Test
+    void anOverLongIdIsA400() {
+        given().when().get("/api/v1/trainings/" + "x".repeat(128)).then().statusCode(400)
+                .body("field", equalTo("id")).body("detail", containsString("is longer than 127 characters"));
+        given().when().get("/api/v1/trainings/" + "x".repeat(127)).then().statusCode(404);
     }
 
     @Test

@@ -172,4 +172,56 @@ class FeatureWeightsConsumerTest {
                 .isEqualTo(before.get("bad-signature") + 1);
         given().get("/q/health/ready").then().statusCode(200);
     }
+
+    /**
+     * Identifiers of a record (its key, the envelope's base model id) that cannot become what they become (a
+     * database key, part of job ids, a metric label, a path segment) are dead-lettered as malformed-header with
+     * what is wrong, and the good record after them is stored.
+     */
+    @Test
+    void recordsWhoseIdentifiersCannotBeUsedAreDeadLetteredWithTheReason() throws Exception {
+        String bootstrap = broker.bootstrapServers();
+        byte[] good = TestEnvelopes.envelope("base-id-ok");
+        Map<String, byte[]> badIds = new LinkedHashMap<>();
+        badIds.put("base-id-dots", withHeader(good, h -> h.replace("\"baseModelId\":\"base-id-ok\"",
+                "\"baseModelId\":\"..\"")));
+        badIds.put("base-id-nul", withHeader(good, h -> h.replace("\"baseModelId\":\"base-id-ok\"",
+                "\"baseModelId\":\"base-id\\u0000\"")));
+        badIds.put("base-id-slash", withHeader(good, h -> h.replace("\"baseModelId\":\"base-id-ok\"",
+                "\"baseModelId\":\"base-id/../x\"")));
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("base-id-dots", "baseModelId is a relative path segment");
+        expected.put("base-id-nul", "baseModelId contains a NUL character at 7");
+        expected.put("base-id-slash", "baseModelId contains a path separator at 7");
+        // a good envelope under keys that are no base model id
+        expected.put("../base-id-ok", "the record key contains a path separator at 2");
+        expected.put("base-id-ok\u0000", "the record key contains a NUL character at 10");
+        expected.put("base-id-\u00e9", "the record key contains a non-ASCII character at 8");
+        expected.put("base-id-" + "x".repeat(100), "the record key is longer than 101 characters (108)");
+        for (var e : badIds.entrySet()) {
+            TestEnvelopes.send(bootstrap, e.getKey(), e.getValue(), TestEnvelopes.sign(e.getValue()));
+        }
+        for (String key : List.copyOf(expected.keySet()).subList(3, expected.size())) {
+            TestEnvelopes.send(bootstrap, key, good, TestEnvelopes.sign(good));
+        }
+        TestEnvelopes.send(bootstrap, "base-id-ok", good, TestEnvelopes.sign(good));
+
+        List<ConsumerRecord<String, byte[]>> dead = TopicReader.read(bootstrap, FeatureWeightsTopic.DEAD_LETTER,
+                expected.size(), r -> r.key() != null && r.key().contains("base-id-"), Duration.ofSeconds(60));
+        Map<String, String> reasons = new LinkedHashMap<>();
+        Map<String, String> details = new LinkedHashMap<>();
+        for (ConsumerRecord<String, byte[]> r : dead) {
+            reasons.put(r.key(), TopicReader.header(r, FeatureWeightsConsumer.REASON_HEADER));
+            details.put(r.key(), TopicReader.header(r, "dead-letter-reason"));
+        }
+        assertThat(reasons.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());
+        assertThat(reasons.values()).containsOnly("malformed-header");
+        expected.forEach((key, detail) -> assertThat(details.get(key)).as(key).contains(detail));
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                given().get("/api/v1/base-models").then().statusCode(200)
+                        .body("id", org.hamcrest.Matchers.hasItem("base-id-ok")));
+        List<String> stored = given().get("/api/v1/base-models").then().extract().jsonPath()
+                .getList("findAll { it.id.contains('base-id') }.id");
+        assertThat(stored).containsExactly("base-id-ok");
+    }
 }

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -84,6 +85,58 @@ class TransferRequestFuzzTest {
         assertThat(r.statusCode()).as(r.asString()).isEqualTo(400);
         assertThat(r.contentType()).startsWith("application/problem+json");
         assertThat(r.jsonPath().getString("field")).as(r.asString()).startsWith(field);
+    }
+
+    /** Identifiers of the body and the path: checked against what they become, 400 naming the field. */
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = '|', value = {
+        "baseModelId|..|is a relative path segment",
+        "baseModelId|../base-1|contains a path separator at 2",
+        "baseModelId|base-1\\u0000|contains a NUL character at 6",
+        "baseModelId|base-\u00e9|contains a non-ASCII character at 5",
+        "baseModelId|Base-1|must start with a lowercase letter or a digit",
+        "dataDir|../../etc|contains a '..' segment",
+        "dataDir|data\\u0000|contains a NUL character at 4",
+    })
+    void identifiersInTheBodyAreCheckedBeforeUse(String field, String value, String detail) {
+        String body = field.equals("baseModelId") ? "{\"baseModelId\":\"" + value + "\"}"
+                : "{\"baseModelId\":\"base-none\",\"" + field + "\":\"" + value + "\"}";
+        Response r = given().contentType(ContentType.JSON).body(body).post("/api/v1/transfers");
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(400);
+        assertThat(r.jsonPath().getString("field")).isEqualTo(field);
+        assertThat(r.jsonPath().getString("detail")).isEqualTo(field + " " + detail);
+    }
+
+    @Test
+    void anOverLongBaseModelIdIsRefused() {
+        Response r = given().contentType(ContentType.JSON).body("{\"baseModelId\":\"" + "b".repeat(102) + "\"}")
+                .post("/api/v1/transfers");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.jsonPath().getString("detail")).isEqualTo("baseModelId is longer than 101 characters (102)");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "Transfer-1|must start with a lowercase letter or a digit",
+        "a.b|may hold only lowercase letters, digits and dashes",
+        "a%00b|contains a NUL character at 1",
+        "a%5Cb|contains a path separator at 1",
+        "caf%C3%A9|contains a non-ASCII character at 3",
+    })
+    void pathIdsThatCannotNameAJobAre400NamingTheField(String segment, String detail) {
+        for (String path : new String[] {"/api/v1/transfers/" + segment, "/api/v1/transfers/" + segment + "/model"}) {
+            Response r = given().urlEncodingEnabled(false).get(path);
+            assertThat(r.statusCode()).as(path + ": " + r.asString()).isEqualTo(400);
+            assertThat(r.contentType()).startsWith("application/problem+json");
+            assertThat(r.jsonPath().getString("field")).isEqualTo("id");
+            assertThat(r.jsonPath().getString("detail")).contains(detail);
+        }
+        Response predict = given().urlEncodingEnabled(false).contentType("image/png").body(new byte[] {1})
+                .post("/api/v1/transfers/" + segment + "/predictions");
+        assertThat(predict.statusCode()).isEqualTo(400);
+        assertThat(predict.jsonPath().getString("field")).isEqualTo("id");
+        assertThat(given().urlEncodingEnabled(false).delete("/api/v1/transfers/" + segment).statusCode())
+                .isEqualTo(400);
     }
 
     @Test

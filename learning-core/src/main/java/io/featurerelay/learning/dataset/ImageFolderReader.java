@@ -1,5 +1,6 @@
 package io.featurerelay.learning.dataset;
 
+import io.featurerelay.learning.ids.Identifier;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -45,8 +46,8 @@ public final class ImageFolderReader {
             throw new DatasetException(split, "folder is missing. " + howToGet);
         }
         try (Stream<Path> children = Files.list(split)) {
-            List<String> classes = children.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted()
-                    .toList();
+            List<String> classes = children.filter(ImageFolderReader::visible).filter(Files::isDirectory)
+                    .map(ImageFolderReader::checkedName).sorted().toList();
             if (classes.size() < 2) {
                 throw new DatasetException(split, "needs one sub-folder per class (at least 2), found " + classes.size()
                         + ". " + howToGet);
@@ -97,13 +98,31 @@ public final class ImageFolderReader {
 
     private static List<Path> imageFiles(Path classDir) {
         try (Stream<Path> files = Files.list(classDir)) {
-            return files.filter(Files::isRegularFile).filter(p -> {
+            return files.filter(ImageFolderReader::visible).filter(Files::isRegularFile).filter(p -> {
                 String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
                 return n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg");
-            }).sorted().toList();
+            }).peek(ImageFolderReader::checkedName).sorted().toList();
         } catch (IOException e) {
             throw new DatasetException(classDir, "cannot be listed (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** Hidden entries (a file manager's {@code .DS_Store}, an editor's backups) are not part of the dataset. */
+    private static boolean visible(Path entry) {
+        return !entry.getFileName().toString().startsWith(".");
+    }
+
+    /**
+     * The entry's name, when it may be one: a class folder's name becomes a class name (in envelopes, on the
+     * page), and nothing that lists a folder should hand on a name that is not one plain path segment.
+     */
+    private static String checkedName(Path entry) {
+        String name = entry.getFileName().toString();
+        Identifier.FILE_NAME.problem(name).ifPresent(problem -> {
+            throw new DatasetException(entry.getParent(), "holds " + Identifier.quote(name) + ", whose name "
+                    + problem + "; rename it to letters, digits, spaces and _ . - + ( )");
+        });
+        return name;
     }
 
     private BufferedImage decode(Path file) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.dataset.ImageShape;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.training.EpochResult;
 import java.nio.ByteBuffer;
@@ -35,7 +36,8 @@ public final class FeatureWeightsCodec {
     public static final String SCHEMA_NAME = "featurerelay.FeatureWeights.v1";
     static final byte[] MAGIC = {'F', 'R', 'W', '1'};
     static final int PREFIX = MAGIC.length + 4;
-    private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /** Base64 of 32 bytes is 44 characters; a little room for surrounding white space. */
+    static final int MAX_SIGNATURE_CHARS = 64;
     private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
     private static final String HMAC = "HmacSHA256";
 
@@ -60,9 +62,8 @@ public final class FeatureWeightsCodec {
      */
     public byte[] encode(String baseModelId, Instant createdAt, DatasetInfo dataset, ModelSpec spec,
             Map<String, Map<String, float[]>> parameters, List<EpochResult> history, double trainingSeconds) {
-        if (!MODEL_ID.matcher(baseModelId).matches()) {
-            throw new IllegalArgumentException("base model id must match " + MODEL_ID + ", got " + baseModelId);
-        }
+        // the id becomes the record key, a path segment and a database key on the other side
+        Identifier.BASE_MODEL_ID.require("baseModelId", baseModelId);
         List<ArrayEntry> arrays = new ArrayList<>();
         long offset = 0;
         for (var layer : spec.parameterShapes().entrySet()) {
@@ -191,8 +192,9 @@ public final class FeatureWeightsCodec {
             String detail = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
             throw new EnvelopeException.MalformedHeader("header does not match the v1 schema: " + detail, e);
         }
-        require(header.baseModelId() != null && MODEL_ID.matcher(header.baseModelId()).matches(),
-                "baseModelId must match " + MODEL_ID);
+        Identifier.BASE_MODEL_ID.problem(header.baseModelId()).ifPresent(problem -> {
+            throw new EnvelopeException.MalformedHeader("header: baseModelId " + problem);
+        });
         require(header.spec() != null, "spec is missing");
         require(header.arrays() != null && !header.arrays().isEmpty(), "arrays are missing");
         require(header.featureLayers() != null && header.headLayers() != null, "featureLayers/headLayers are missing");
@@ -294,6 +296,11 @@ public final class FeatureWeightsCodec {
         }
         if (signature == null || signature.isBlank()) {
             throw new EnvelopeException.MissingSignature("a signing key is configured but the record is not signed");
+        }
+        if (signature.length() > MAX_SIGNATURE_CHARS) {
+            // a header field from outside: its size is checked before it is decoded
+            throw new EnvelopeException.BadSignature("the signature header has " + signature.length()
+                    + " characters, more than an HMAC-SHA256 signature's " + MAX_SIGNATURE_CHARS);
         }
         byte[] given;
         try {

@@ -70,4 +70,30 @@ class ImageFolderReaderTest {
                 .hasMessageContaining("test: folder is missing")
                 .hasMessageContaining("DIR/train/<class>");
     }
+
+    @Test
+    void hiddenEntriesAreSkippedAndANameThatIsNoPlainSegmentIsNamed() throws IOException {
+        image("train", "a", "x.png", 4, 4, Color.RED, "png");
+        image("train", "b", "y.png", 4, 4, Color.RED, "png");
+        image("test", "a", "x.png", 4, 4, Color.RED, "png");
+        image("test", "b", "y.png", 4, 4, Color.RED, "png");
+        Files.writeString(dir.resolve("train/a/.DS_Store"), "not a picture");
+        Files.createDirectories(dir.resolve("train/.thumbnails"));
+        assertThat(DatasetKind.IMAGE_FOLDER.load(dir).classNames()).containsExactly("a", "b");
+
+        image("train", "b", "caf\u00e9.png", 4, 4, Color.RED, "png");
+        assertThatThrownBy(() -> DatasetKind.IMAGE_FOLDER.load(dir))
+                .isInstanceOf(DatasetException.class)
+                .hasMessageContaining("train/b")
+                .hasMessageContaining("'caf\\u00e9.png'")
+                .hasMessageContaining("contains a non-ASCII character");
+        Files.delete(dir.resolve("train/b/caf\u00e9.png"));
+
+        // a class folder's name becomes a class name: a newline in it would forge lines wherever it is shown
+        image("train", "c\nd", "z.png", 4, 4, Color.RED, "png");
+        assertThatThrownBy(() -> DatasetKind.IMAGE_FOLDER.load(dir))
+                .isInstanceOf(DatasetException.class)
+                .hasMessageContaining("'c\\u000ad'")
+                .hasMessageContaining("contains a control character");
+    }
 }

@@ -3,6 +3,8 @@ package io.featurerelay.learning.wire;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.featurerelay.learning.SeededInputs;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.training.EpochResult;
 import java.lang.management.ManagementFactory;
@@ -14,21 +16,19 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.Size;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The decoder against input nobody meant to send: arbitrary bytes, and valid envelopes with bytes overwritten,
  * cut short, extended, a wrong header length, or any number in the JSON header replaced. Whatever comes in,
  * decode either returns or throws {@link EnvelopeException} (which the consumer turns into a dead-letter reason),
  * never anything else, and the memory it allocates stays within a small multiple of the configured maximum
- * envelope size: no size read from the input is trusted before it is checked.
+ * envelope size: no size read from the input is trusted before it is checked. The inputs come from seeded
+ * generators ({@link SeededInputs}): the same cases in every build, as many as the earlier jqwik properties tried.
  */
 class FeatureWeightsCodecFuzzTest {
 
@@ -88,57 +88,77 @@ class FeatureWeightsCodecFuzzTest {
         }
     }
 
-    @Property(tries = 1000)
-    void arbitraryBytes(@ForAll @Size(max = 4096) byte[] input) {
+    static Stream<byte[]> arbitraryBytes() {
+        return SeededInputs.draw(1000, r -> SeededInputs.bytes(r, 4096));
+    }
+
+    @ParameterizedTest
+    @MethodSource
+    void arbitraryBytes(byte[] input) {
         decodeSafely(input);
     }
 
-    @Property(tries = 1000)
-    void arbitraryBytesAfterTheMagic(@ForAll @Size(max = 4096) byte[] rest) {
+    static Stream<byte[]> arbitraryBytesAfterTheMagic() {
+        return SeededInputs.draw(1000, r -> SeededInputs.bytes(r, 4096));
+    }
+
+    @ParameterizedTest
+    @MethodSource
+    void arbitraryBytesAfterTheMagic(byte[] rest) {
         byte[] input = Arrays.copyOf(FeatureWeightsCodec.MAGIC, 4 + rest.length);
         System.arraycopy(rest, 0, input, 4, rest.length);
         decodeSafely(input);
     }
 
-    @Property(tries = 3000)
-    void mutatedValidEnvelopes(@ForAll("mutations") byte[] input) {
+    static Stream<byte[]> mutatedValidEnvelopes() {
+        return SeededInputs.draw(3000, FeatureWeightsCodecFuzzTest::mutation);
+    }
+
+    @ParameterizedTest
+    @MethodSource
+    void mutatedValidEnvelopes(byte[] input) {
         decodeSafely(input);
     }
 
-    @Provide
-    Arbitrary<byte[]> mutations() {
-        Arbitrary<byte[]> overwritten = Combinators.combine(
-                Arbitraries.integers().between(0, VALID.length - 1).list().ofMinSize(1).ofMaxSize(16),
-                Arbitraries.bytes().list().ofSize(16)).as((positions, values) -> {
-                    byte[] copy = VALID.clone();
-                    for (int i = 0; i < positions.size(); i++) {
-                        copy[positions.get(i)] = values.get(i);
-                    }
-                    return copy;
-                });
-        Arbitrary<byte[]> truncated = Arbitraries.integers().between(0, VALID.length - 1)
-                .map(n -> Arrays.copyOf(VALID, n));
-        Arbitrary<byte[]> extended = Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(1024)
-                .map(extra -> {
-                    byte[] copy = Arrays.copyOf(VALID, VALID.length + extra.length);
-                    System.arraycopy(extra, 0, copy, VALID.length, extra.length);
-                    return copy;
-                });
-        Arbitrary<byte[]> headerLength = Arbitraries.integers().map(length -> {
-            byte[] copy = VALID.clone();
-            ByteBuffer.wrap(copy, 4, 4).putInt(length);
-            return copy;
-        });
-        // any number of the header (shape dimensions, offsets, payloadLength, filters, version...) replaced
-        // by an arbitrary one, the header length kept consistent
-        Arbitrary<byte[]> headerNumber = Combinators.combine(
-                Arbitraries.integers().between(0, NUMBERS_IN_HEADER.size() - 1),
-                Arbitraries.oneOf(Arbitraries.longs().map(String::valueOf),
-                        Arbitraries.integers().between(-2, 70_000).map(String::valueOf),
-                        Arbitraries.of("1e30", "-0", "0.5", "NaN", "99999999999999999999", "\"x\"", "null", "[]",
-                                "{}")))
-                .as(FeatureWeightsCodecFuzzTest::withHeaderNumber);
-        return Arbitraries.oneOf(overwritten, truncated, extended, headerLength, headerNumber);
+    /** One of five kinds of damage, each as likely as the others. */
+    private static byte[] mutation(SplittableRandom r) {
+        switch (r.nextInt(5)) {
+            case 0 -> {
+                // 1-16 bytes overwritten with arbitrary values
+                byte[] copy = VALID.clone();
+                int n = 1 + r.nextInt(16);
+                for (int i = 0; i < n; i++) {
+                    copy[r.nextInt(VALID.length)] = (byte) r.nextInt(256);
+                }
+                return copy;
+            }
+            case 1 -> {
+                return Arrays.copyOf(VALID, r.nextInt(VALID.length));
+            }
+            case 2 -> {
+                byte[] extra = new byte[1 + r.nextInt(1024)];
+                r.nextBytes(extra);
+                byte[] copy = Arrays.copyOf(VALID, VALID.length + extra.length);
+                System.arraycopy(extra, 0, copy, VALID.length, extra.length);
+                return copy;
+            }
+            case 3 -> {
+                byte[] copy = VALID.clone();
+                ByteBuffer.wrap(copy, 4, 4).putInt(r.nextInt());
+                return copy;
+            }
+            default -> {
+                // any number of the header (shape dimensions, offsets, payloadLength, filters, version...)
+                // replaced by an arbitrary one, the header length kept consistent
+                String replacement = switch (r.nextInt(3)) {
+                    case 0 -> String.valueOf(r.nextLong());
+                    case 1 -> String.valueOf(r.nextInt(-2, 70_001));
+                    default -> SeededInputs.oneOf(r, List.of("1e30", "-0", "0.5", "NaN", "99999999999999999999",
+                            "\"x\"", "null", "[]", "{}"));
+                };
+                return withHeaderNumber(r.nextInt(NUMBERS_IN_HEADER.size()), replacement);
+            }
+        }
     }
 
     private static byte[] withHeaderNumber(int which, String replacement) {
@@ -150,25 +170,66 @@ class FeatureWeightsCodecFuzzTest {
                 .putInt(headerBytes.length).put(headerBytes).put(payload).array();
     }
 
-    @Property(tries = 200)
-    void aShapeClaimingHugeArraysIsRejectedBeforeAllocating(@ForAll("hugeDimensions") String dimension) {
+    static Stream<String> hugeDimensions() {
+        // the edges of both ranges, then values drawn from them
+        Stream<String> edges = Stream.of(1 << 20, Integer.MAX_VALUE, 1L << 31, Long.MAX_VALUE).map(String::valueOf);
+        return Stream.concat(edges, SeededInputs.draw(196, r -> r.nextBoolean()
+                ? String.valueOf(r.nextInt(1 << 20, Integer.MAX_VALUE))
+                : String.valueOf(r.nextLong(1L << 31, Long.MAX_VALUE))));
+    }
+
+    @ParameterizedTest
+    @MethodSource("hugeDimensions")
+    void aShapeClaimingHugeArraysIsRejectedBeforeAllocating(String dimension) {
         // the first array's first dimension made huge: the payload cannot hold it, and nothing is allocated for it
         String header = HEADER.replaceFirst("\"shape\":\\[\\d+", "\"shape\":[" + dimension);
         byte[] headerBytes = header.getBytes(StandardCharsets.UTF_8);
         byte[] payload = Arrays.copyOfRange(VALID, 8 + HEADER_LENGTH, VALID.length);
         byte[] input = ByteBuffer.allocate(8 + headerBytes.length + payload.length).put(FeatureWeightsCodec.MAGIC)
                 .putInt(headerBytes.length).put(headerBytes).put(payload).array();
+        assertThat(header).as("the dimension was replaced").contains("\"shape\":[" + dimension);
         assertThatThrownBy(() -> CODEC.decode(input)).isInstanceOf(EnvelopeException.class);
         decodeSafely(input);
     }
 
-    @Provide
-    Arbitrary<String> hugeDimensions() {
-        return Arbitraries.oneOf(Arbitraries.integers().between(1 << 20, Integer.MAX_VALUE).map(String::valueOf),
-                Arbitraries.longs().greaterOrEqual(1L << 31).map(String::valueOf));
+    /** The envelope with its base model id replaced (written as JSON, so that any character can be in it). */
+    static byte[] withBaseModelId(String id) {
+        try {
+            String header = HEADER.replace("\"baseModelId\":\"base-1\"", "\"baseModelId\":"
+                    + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(id));
+            byte[] headerBytes = header.getBytes(StandardCharsets.UTF_8);
+            byte[] payload = Arrays.copyOfRange(VALID, 8 + HEADER_LENGTH, VALID.length);
+            return ByteBuffer.allocate(8 + headerBytes.length + payload.length).put(FeatureWeightsCodec.MAGIC)
+                    .putInt(headerBytes.length).put(headerBytes).put(payload).array();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
-    @Example
+    static Stream<String> baseModelIds() {
+        Stream<String> hostile = Stream.of(".", "..", "../../etc", "a/b", "a\\b", "a\u0000b", "a\nb", "base-\u00e9",
+                "x".repeat(102), "Base-1", "base.1", "");
+        return Stream.concat(hostile,
+                SeededInputs.draw(500, r -> SeededInputs.string(r, "abz09-.", 1 + r.nextInt(110))));
+    }
+
+    @ParameterizedTest
+    @MethodSource("baseModelIds")
+    void aBaseModelIdIsDecodedOnlyWhenItIsAnIdentifier(String id) {
+        byte[] input = withBaseModelId(id);
+        if (Identifier.BASE_MODEL_ID.valid(id)) {
+            assertThat(CODEC.decode(input).header().baseModelId()).isEqualTo(id);
+        } else {
+            assertThatThrownBy(() -> CODEC.decode(input)).isInstanceOf(EnvelopeException.MalformedHeader.class)
+                    .hasMessageContaining("baseModelId");
+            assertThatThrownBy(() -> CODEC.encode(id, Instant.now(), CODEC.decode(VALID).header().dataset(), SPEC,
+                    FeatureWeightsCodecTest.parameters(SPEC), List.of(), 0))
+                    .isInstanceOf(io.featurerelay.learning.ids.InvalidIdentifierException.class);
+        }
+        decodeSafely(input);
+    }
+
+    @Test
     void theUnmutatedEnvelopeDecodes() {
         assertThat(CODEC.decode(VALID).parameters()).containsKeys("conv1", "conv2", "dense", "output");
     }

@@ -198,6 +198,10 @@ class FeatureWeightsCodecTest {
                 .isInstanceOf(EnvelopeException.BadSignature.class).hasMessageContaining("not base64");
         assertThatThrownBy(() -> FeatureWeightsCodec.verifySignature(bytes, null, KEY))
                 .isInstanceOf(EnvelopeException.MissingSignature.class);
+        // a header from outside is measured before it is decoded: a megabyte of base64 is no signature
+        assertThatThrownBy(() -> FeatureWeightsCodec.verifySignature(bytes, "A".repeat(1 << 20), KEY))
+                .isInstanceOf(EnvelopeException.BadSignature.class).hasMessageContaining("1048576 characters");
+        FeatureWeightsCodec.verifySignature(bytes, " " + signature + "\n", KEY);
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.featurerelay.service.jobs;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.featurerelay.learning.ids.Identifier;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -54,12 +55,13 @@ public final class JobStore {
         }
     }
 
-    /** Ids are what the table's check admits: lowercase letters, digits and dashes, at most 127. */
-    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,126}");
-
-    /** Whether {@code id} (from a URL or a record) can name a job at all; checked before it reaches a statement. */
+    /**
+     * Whether {@code id} (from a URL or a record) can name a job at all; checked before it reaches a statement.
+     * {@link Identifier#JOB_ID} is what the table's check admits too: lowercase letters, digits and dashes, at
+     * most 127.
+     */
     public static boolean validId(String id) {
-        return id != null && ID.matcher(id).matches();
+        return Identifier.JOB_ID.valid(id);
     }
 
     /** The job, or empty when there is none (or {@code id} could not name one). */

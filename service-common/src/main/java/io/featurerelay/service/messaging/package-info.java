@@ -1,2 +1,2 @@
-/** Names the services agree on for Kafka: topics and record headers of the FeatureWeights envelope. */
+/** What the services agree on for Kafka: topics and record headers, and looking a record up on its topic. */
 package io.featurerelay.service.messaging;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.featurerelay.learning.ids.InvalidIdentifierException;
 import io.featurerelay.service.jobs.Database;
 import io.featurerelay.service.jobs.StoreUnavailableException;
 import jakarta.ws.rs.WebApplicationException;
@@ -74,6 +75,12 @@ public class ProblemMappers {
             return mapping(m, uri);
         }
         return respond(400, "Malformed JSON", e.getOriginalMessage(), uri, null);
+    }
+
+    /** An identifier of the request that cannot become what it would become: 400 naming its field. */
+    @ServerExceptionMapper
+    public Response invalidIdentifier(InvalidIdentifierException e, UriInfo uri) {
+        return respond(400, "Invalid request field", e.getMessage(), uri, e.field());
     }
 
     /** The database is away: the request may succeed later, and nothing was changed. */

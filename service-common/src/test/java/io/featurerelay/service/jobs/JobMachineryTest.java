@@ -195,11 +195,14 @@ class JobMachineryTest {
     void theRunnerEndsEveryJobWithItsReasonAnErrorIncluded() throws Exception {
         insert("fine");
         insert("overflows");
+        insert("runs-out-of-memory");
         insert("throws");
         JobsSettings settings = new JobsSettings("replica-a", Duration.ofSeconds(5), Duration.ofMillis(50), 3);
         JobHandler handler = job -> {
             switch (job.id()) {
                 case "overflows" -> throw new StackOverflowError("deep");
+                // as ND4J's allocator reports an exhausted off-heap limit, and the heap's own
+                case "runs-out-of-memory" -> throw new OutOfMemoryError("Java heap space");
                 case "throws" -> throw new IllegalStateException("bad data");
                 default -> {
                     job.saveDetails(Map.of("epoch", 1));
@@ -218,7 +221,53 @@ class JobMachineryTest {
         JobRecord overflow = store.find("overflows").orElseThrow();
         assertThat(overflow.state()).isEqualTo(JobState.FAILED);
         assertThat(overflow.error()).isEqualTo("StackOverflowError: deep");
+        JobRecord oom = store.find("runs-out-of-memory").orElseThrow();
+        assertThat(oom.state()).isEqualTo(JobState.FAILED);
+        assertThat(oom.error()).isEqualTo("OutOfMemoryError: Java heap space");
+        assertThat(oom.finishedAt()).isNotNull();
         assertThat(store.find("throws").orElseThrow().error()).isEqualTo("IllegalStateException: bad data");
+    }
+
+    /**
+     * The watchdog is the lease: a job whose worker died (its replica claimed it and vanished) is claimed again
+     * once the lease expires and runs to the end; one whose replicas died holding it max-attempts times fails with
+     * that reason, without running again, instead of killing replica after replica.
+     */
+    @Test
+    void jobsWhoseWorkerDiedAreTakenOverAndGivenUpAfterMaxAttempts() throws Exception {
+        insert("orphaned");
+        insert("deadly");
+        // claimed by replicas that die at once (their leases are never renewed): "orphaned" once, "deadly" twice
+        assertThat(store.claim("dead-1", Duration.ofMillis(1500)).orElseThrow().id()).isEqualTo("orphaned");
+        assertThat(store.claim("dead-2", Duration.ofMillis(200)).orElseThrow().id()).isEqualTo("deadly");
+        Thread.sleep(400);
+        JobRecord second = store.claim("dead-3", Duration.ofMillis(200)).orElseThrow();
+        assertThat(second.id()).as("only the expired lease is taken over").isEqualTo("deadly");
+        assertThat(second.takeovers()).isEqualTo(1);
+        Thread.sleep(1300);
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        JobHandler handler = job -> {
+            ran.add(job.id());
+            job.finish(JobState.SUCCEEDED, null, Map.of());
+        };
+        JobsSettings settings = new JobsSettings("survivor", Duration.ofSeconds(5), Duration.ofMillis(50), 2);
+        try (JobRunner runner = new JobRunner("test", store, artifacts, settings, 1, handler,
+                new JobRunner.JobEvents() { })) {
+            runner.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.countByState().get(JobState.RUNNING) == 0
+                    && store.countByState().get(JobState.QUEUED) == 0);
+        }
+        JobRecord orphaned = store.find("orphaned").orElseThrow();
+        assertThat(orphaned.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(orphaned.lastOwner()).isEqualTo("survivor");
+        assertThat(orphaned.attempts()).isEqualTo(2);
+        assertThat(orphaned.takeovers()).isEqualTo(1);
+        JobRecord deadly = store.find("deadly").orElseThrow();
+        assertThat(deadly.state()).isEqualTo(JobState.FAILED);
+        assertThat(deadly.takeovers()).isEqualTo(2);
+        assertThat(deadly.finishedAt()).isNotNull();
+        assertThat(deadly.error()).startsWith("gave up after 2 takeovers");
+        assertThat(ran).containsExactly("orphaned");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.featurerelay.trainer.service;
 
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.dataset.ImageShape;
 import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.ModelSpec;
@@ -99,6 +100,8 @@ final class RequestValidator {
             if (r.dataDir().isBlank()) {
                 throw ProblemException.invalidField("dataDir", "dataDir must not be blank");
             }
+            // a request names a directory to read, never one above it, and nothing that a path cannot hold
+            Identifier.DATA_DIR.require("dataDir", r.dataDir());
             try {
                 dir = Path.of(r.dataDir());
             } catch (InvalidPathException e) {

@@ -1,6 +1,7 @@
 package io.featurerelay.transfer.service;
 
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.wire.DecodeLimits;
 import io.featurerelay.learning.wire.EnvelopeException;
 import io.featurerelay.learning.wire.FeatureWeights;
@@ -16,7 +17,6 @@ import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
 
 /**
@@ -28,9 +28,6 @@ import org.jboss.logging.Logger;
 public class BaseModelIntake {
 
     private static final Logger LOG = Logger.getLogger(BaseModelIntake.class);
-    /** Base model ids become parts of job ids, database keys and metric labels: nothing else gets in. */
-    static final Pattern BASE_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,100}");
-
     /** What became of a received record. */
     public enum Receipt { ACCEPTED, DUPLICATE }
 
@@ -81,15 +78,18 @@ public class BaseModelIntake {
         if (!signingKeys.isEmpty()) {
             FeatureWeightsCodec.verifySignature(envelope, signature, signingKeys);
         }
+        // the codec admits only a base model id that is an Identifier.BASE_MODEL_ID (a path segment, database
+        // key, metric label and part of job ids); the key must be that id, and is checked before it is logged
         FeatureWeights weights = codec.decode(envelope);
         String id = weights.header().baseModelId();
-        if (!BASE_ID.matcher(id).matches()) {
-            throw new EnvelopeException.MalformedHeader("the base model id must be 1-101 lowercase letters, digits"
-                    + " and dashes, starting with a letter or digit");
-        }
-        if (key != null && !key.equals(id)) {
-            throw new EnvelopeException.MalformedHeader("the record key " + key
-                    + " differs from the envelope's base model id " + id);
+        if (key != null) {
+            Identifier.BASE_MODEL_ID.problem(key).ifPresent(problem -> {
+                throw new EnvelopeException.MalformedHeader("the record key " + problem);
+            });
+            if (!key.equals(id)) {
+                throw new EnvelopeException.MalformedHeader("the record key " + key
+                        + " differs from the envelope's base model id " + id);
+            }
         }
         var h = weights.header();
         // an envelope whose dataset has a fixed image shape must carry features that read it: anything else

@@ -3,6 +3,7 @@ package io.featurerelay.transfer.service;
 import io.featurerelay.learning.dataset.ClassSelection;
 import io.featurerelay.learning.dataset.DatasetException;
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.learning.transfer.HeadMode;
 import io.featurerelay.service.problem.ProblemException;
@@ -41,6 +42,10 @@ public final class RerunValidator {
         DatasetKind kind = DatasetKind.byId(datasetId).orElseThrow(() -> ProblemException.invalidField("dataset",
                 "unknown dataset '" + datasetId + "'; known: " + DatasetKind.ids()));
         Path dataDir;
+        if (r.dataDir() != null) {
+            // a request names a directory to read, never one above it, and nothing that a path cannot hold
+            Identifier.DATA_DIR.require("dataDir", r.dataDir());
+        }
         try {
             dataDir = r.dataDir() != null ? Path.of(r.dataDir())
                     : r.dataset() == null || r.dataset().equals(defaults.dataset()) ? defaults.dataDir()

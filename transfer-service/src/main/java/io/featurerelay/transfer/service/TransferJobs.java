@@ -2,6 +2,7 @@ package io.featurerelay.transfer.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.dataset.DatasetKind;
+import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.NativeBackend;
@@ -38,7 +39,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
@@ -53,8 +53,6 @@ public class TransferJobs {
     private static final Logger LOG = Logger.getLogger(TransferJobs.class);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
-    /** Target names become parts of job ids. */
-    private static final Pattern TARGET_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,15}");
     static final String MANUAL = "manual";
     static final String WITHOUT_JOBS = "featurerelay.base.models.without.jobs";
 
@@ -68,10 +66,11 @@ public class TransferJobs {
             TransferResultPublisher results, MeterRegistry registry) {
         this.config = config;
         for (String name : config.targets().keySet()) {
-            if (!TARGET_NAME.matcher(name).matches()) {
-                throw new IllegalArgumentException("transfer.targets." + name + ": a target name must be 1-16"
-                        + " lowercase letters, digits and dashes (it becomes part of job ids)");
-            }
+            // a target name becomes part of job ids and the target label
+            Identifier.TARGET_NAME.problem(name).ifPresent(problem -> {
+                throw new IllegalArgumentException("transfer.targets." + Identifier.quote(name) + ": the name "
+                        + problem + " (1-16 lowercase letters, digits and dashes: it becomes part of job ids)");
+            });
         }
         this.targets = new TargetSelection(config);
         for (TargetSelection.NoJob noJob : TargetSelection.NoJob.values()) {
@@ -155,9 +154,9 @@ public class TransferJobs {
             throw ProblemException.invalidField("baseModelId", "baseModelId is required");
         }
         String baseModelId = request.baseModelId();
-        BaseModel base = (BaseModelIntake.BASE_ID.matcher(baseModelId).matches()
-                ? baseModels.latest(baseModelId) : java.util.Optional.<BaseModel>empty())
-                .orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
+        Identifier.BASE_MODEL_ID.require("baseModelId", baseModelId);
+        BaseModel base = baseModels.latest(baseModelId).orElseThrow(() -> ProblemException.invalidField(
+                "baseModelId", "no stored base model "
                         + baseModelId + "; GET /api/v1/base-models lists them"));
         TransferParameters parameters = RerunValidator.validate(request, rerunDefaults(base), targets,
                 config.maxEpochs(), config.maxBatchSize());
