@@ -65,13 +65,11 @@ public final class Trainer {
             firstEpoch = resumeFrom.epochsDone() + 1;
             LOG.info("resuming at epoch {}/{} from a checkpoint", firstEpoch, config.epochs());
         }
-        int[] order = new int[train.size()];
         int batches = (train.size() + config.batchSize() - 1) / config.batchSize();
         double trainingSeconds = results.stream().mapToDouble(EpochResult::seconds).sum();
         long imagesSeen = (long) train.size() * results.size();
         for (int epoch = firstEpoch; epoch <= config.epochs(); epoch++) {
-            Arrays.setAll(order, i -> i);
-            shuffle(order, new SplittableRandom(shuffleSeed(seed, epoch)));
+            int[] order = epochOrder(train.size(), seed, epoch);
             network.reseed(dropoutSeed(seed, epoch));
             double lossSum = 0;
             long epochStart = System.nanoTime();
@@ -138,6 +136,17 @@ public final class Trainer {
      */
     public static long shuffleSeed(long seed, int epoch) {
         return epochSeed(seed, epoch, SHUFFLE_STREAM);
+    }
+
+    /**
+     * The order in which epoch {@code epoch} of a run with this seed visits {@code size} training examples (batches
+     * are consecutive slices of it): what another framework needs to replay the same run (bench/same_start.py).
+     */
+    public static int[] epochOrder(int size, long seed, int epoch) {
+        int[] order = new int[size];
+        Arrays.setAll(order, i -> i);
+        shuffle(order, new SplittableRandom(shuffleSeed(seed, epoch)));
+        return order;
     }
 
     /** Seed of epoch {@code epoch}'s dropout masks ({@link Network#reseed(long)}). */
