@@ -3,7 +3,12 @@ package io.featurerelay.transfer.service;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.model.NativeBackend;
+import io.featurerelay.learning.transfer.TransferLearner;
+import io.featurerelay.learning.wire.DecodeLimits;
+import io.featurerelay.learning.wire.FeatureWeights;
+import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.jobs.Database;
+import io.featurerelay.service.jobs.JobHandler;
 import io.featurerelay.service.jobs.JobMachinery;
 import io.featurerelay.service.jobs.JobRecord;
 import io.featurerelay.service.jobs.JobState;
@@ -66,10 +71,14 @@ public class TransferJobs {
         }
         Database database = new Database(dataSource);
         this.baseModels = new BaseModelStore(database, json);
-        TransferJobHandler handler = new TransferJobHandler(config, baseModels,
-                new RunMetrics(registry, config.keptRuns()), json);
+        RunMetrics runMetrics = new RunMetrics(registry, config.keptRuns());
+        TransferJobHandler handler = new TransferJobHandler(config, baseModels, runMetrics, json);
+        LearningCurveHandler curves = new LearningCurveHandler(config, baseModels, runMetrics);
+        // two kinds of job on one table, told apart by their ids: no column to add, and a replica of either
+        // version claims both
+        JobHandler byKind = job -> (LearningCurves.isCurve(job.id()) ? curves : handler).run(job);
         this.machinery = new JobMachinery(dataSource, json, replica, registry, new JobMachinery.Parts("transfer",
-                config.concurrency(), handler, results, new ResultPublished(), Duration.ofSeconds(1),
+                config.concurrency(), byKind, results, new ResultPublished(), Duration.ofSeconds(1),
                 Duration.ofSeconds(30), 1 << 20));
         handler.outbox(machinery.outbox(), machinery::recordAdded);
     }
@@ -121,7 +130,10 @@ public class TransferJobs {
             DatasetKind kind = dataset(t.dataset(), "transfer.targets." + target.getKey() + ".dataset");
             TransferParameters p = new TransferParameters(target.getKey(), kind.id(),
                     t.dataDir().orElse(kind.defaultDirectory()).toString(), List.copyOf(t.classes()), t.epochs(),
-                    t.batchSize(), t.head(), t.baseline(), t.featurized(), t.optimizer(), t.learningRate(), t.seed());
+                    t.batchSize(), t.head(), t.baseline(), t.featurized(), t.optimizer(), t.learningRate(), t.seed(),
+                    t.fineTuneEpochs(), t.fineTuneLearningRate().orElseGet(() -> TransferLearner
+                            .defaultFineTuneLearningRate(TransferJobHandler.hyperparameters(t.optimizer(),
+                                    t.learningRate(), t.seed()))), t.trainPerClass());
             if (id.length() <= 127 && machinery.store().insert(c, id, p, TransferDetails.of(base))) {
                 created.add(id);
             }
@@ -135,10 +147,10 @@ public class TransferJobs {
 
     /** A re-run from a stored base model with other classes, epochs or head mode. */
     public TransferStatus rerun(TransferParameters parameters, String baseModelId) {
-        BaseModel base = (BaseModelIntake.BASE_ID.matcher(baseModelId).matches()
-                ? baseModels.latest(baseModelId) : java.util.Optional.<BaseModel>empty())
-                .orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
-                        + baseModelId + "; GET /api/v1/base-models lists them"));
+        BaseModel base = storedBase(baseModelId);
+        if (parameters.fineTuneEpochs() > 0) {
+            requireFineTunable(base);
+        }
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         boolean accepted = machinery.store().insertWithinQueue(id, parameters, TransferDetails.of(base),
@@ -150,6 +162,29 @@ public class TransferJobs {
         jobsAdded();
         LOG.infof("queued re-run %s from %s: %s", id, baseModelId, parameters);
         return status(machinery.store().find(id).orElseThrow());
+    }
+
+    /** The latest stored envelope of base model {@code baseModelId}, or a 400 naming {@code baseModelId}. */
+    BaseModel storedBase(String baseModelId) {
+        return (BaseModelIntake.BASE_ID.matcher(baseModelId).matches()
+                ? baseModels.latest(baseModelId) : java.util.Optional.<BaseModel>empty())
+                .orElseThrow(() -> ProblemException.invalidField("baseModelId", "no stored base model "
+                        + baseModelId + "; GET /api/v1/base-models lists them"));
+    }
+
+    /**
+     * Fine-tuning unfreezes the base's feature layers; a base model whose envelope carries none (a head-only
+     * model) has nothing to unfreeze, so fine-tuning it would only train the head again: a 400.
+     */
+    void requireFineTunable(BaseModel base) {
+        FeatureWeights weights = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
+                .decode(baseModels.envelope(base.id(), base.sha256()));
+        boolean carried = !weights.header().featureLayers().isEmpty()
+                && weights.parameters().keySet().containsAll(weights.header().featureLayers());
+        if (!carried) {
+            throw ProblemException.invalidField("fineTuneEpochs", "base model " + base.id() + " carries no feature"
+                    + " layers to unfreeze (a head-only model): fine-tuning needs them; send fineTuneEpochs 0");
+        }
     }
 
     public TransferStatus cancel(String id) {
@@ -172,8 +207,10 @@ public class TransferJobs {
         return config;
     }
 
+    /** A transfer's row; a learning curve's id is no transfer's (404). */
     JobRecord row(String id) {
-        return machinery.store().find(id).orElseThrow(() -> ProblemException.notFound("transfer", id));
+        return (LearningCurves.isCurve(id) ? java.util.Optional.<JobRecord>empty() : machinery.store().find(id))
+                .orElseThrow(() -> ProblemException.notFound("transfer", id));
     }
 
     TransferStatus status(JobRecord row) {
