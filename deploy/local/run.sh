@@ -14,6 +14,8 @@ cd "$repo"
 default_data_dir=/usr/share/datasets/fashion-mnist
 dataset=fashion-mnist data_dir=
 epochs=5 batch_size=128 optimizer=adadelta
+# fine-tuning is off in the service's configuration and on in this experiment: one epoch after model 2's
+fine_tune_epochs=1 learning_curve=0
 kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080
 # 5433, not PostgreSQL's 5432: a system PostgreSQL (Debian's cluster "main") may well hold that one
 postgres_port=5433
@@ -29,6 +31,8 @@ usage: deploy/local/run.sh [options]
   --epochs N              epochs of every model (default 5)
   --batch-size N          (default 128)
   --optimizer NAME        adadelta or adam (default adadelta)
+  --fine-tune-epochs N    fine-tuning epochs after model 2, every layer trainable (default 1; 0: none)
+  --learning-curve        after the table, a learning curve from the same base: budgets 10, 100 and all
   --kafka-port N          (default 9092)      --controller-port N   (default 9093)
   --trainer-port N        (default 8081)      --transfer-port N     (default 8082)
   --dashboard-port N      (default 8080)      --postgres-port N     (default 5433)
@@ -47,6 +51,8 @@ while [ $# -gt 0 ]; do
     --epochs) epochs=$2; shift 2 ;;
     --batch-size) batch_size=$2; shift 2 ;;
     --optimizer) optimizer=$2; shift 2 ;;
+    --fine-tune-epochs) fine_tune_epochs=$2; shift 2 ;;
+    --learning-curve) learning_curve=1; shift ;;
     --kafka-port) kafka_port=$2; shift 2 ;;
     --controller-port) controller_port=$2; shift 2 ;;
     --trainer-port) trainer_port=$2; shift 2 ;;
@@ -62,7 +68,7 @@ while [ $# -gt 0 ]; do
     *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
 done
-for n in "$epochs" "$batch_size" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port" \
+for n in "$epochs" "$batch_size" "$fine_tune_epochs" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port" \
   "$postgres_port" "$trainer_replicas" "$transfer_replicas"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done
@@ -305,6 +311,7 @@ for ((i = 0; i < transfer_replicas; i++)); do
     "$datasource" -Dquarkus.datasource.username=transfer \
     -Dtransfer.derived-target.epochs="$epochs" -Dtransfer.derived-target.batch-size="$batch_size" \
     -Dtransfer.derived-target.optimizer="$optimizer" \
+    -Dtransfer.derived-target.fine-tune-epochs="$fine_tune_epochs" \
     -jar transfer-service/target/quarkus-app/quarkus-run.jar
   transfer_urls+=("http://127.0.0.1:$port")
   service_pids+=($!) service_names+=("$(replica_name transfer-service "$i")")
@@ -349,10 +356,16 @@ if [ -z "$base" ]; then
   echo "error: the trainer refused the training: $answer" >&2
   exit 1
 fi
-echo "Base training $base: $dataset classes $describe_classes, $epochs epochs, batch $batch_size, $optimizer; then model 2 and the baseline on $describe_targets"
+echo "Base training $base: $dataset classes $describe_classes, $epochs epochs, batch $batch_size, $optimizer; then" \
+  "model 2, $fine_tune_epochs fine-tuning epoch(s) and the baseline on $describe_targets"
+curve=()
+if [ "$learning_curve" = 1 ]; then
+  # 0 = every image; the curve's models train with the derived target's epochs, batch size and optimizer
+  curve=(--learning-curve 10,100,0 --fine-tune-epochs "$fine_tune_epochs")
+fi
 # in the background and waited for, so that Ctrl-C reaches the trap at once and stops it with the rest
 java -jar learning-core/target/learning-core-runner.jar follow --trainer "http://127.0.0.1:$trainer_port" \
-  --transfer "http://127.0.0.1:$transfer_port" --base "$base" > >(tee "$logs/result.txt") 2>&1 &
+  --transfer "http://127.0.0.1:$transfer_port" --base "$base" "${curve[@]}" > >(tee "$logs/result.txt") 2>&1 &
 pids+=($!)
 names+=(follow)
 set +e

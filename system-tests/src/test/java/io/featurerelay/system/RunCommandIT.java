@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The README's run command, on the committed sample with one epoch: Ctrl-C stops every process it started
  * (PostgreSQL with a clean shutdown); a second run reuses the broker's and the database's data and prints the
- * comparison table; a port in use is refused clearly.
+ * comparison table, fine-tuning's column included, and with {@code --learning-curve} the curve for budgets 10, 100
+ * and all; a port in use is refused clearly.
  */
 class RunCommandIT {
 
@@ -73,10 +74,11 @@ class RunCommandIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> !anyPortOpen());
         assertThat(Files.readString(runDir.resolve("logs/postgres-server.log"))).contains("database system is shut down");
 
-        // the second run reuses the broker's data and runs to the end
+        // the second run reuses the broker's data and runs to the end, fine-tuning (on by default) and the
+        // learning curve included
         Path second = runDir.resolve("second.out");
-        Process full = start(command(runDir, "--exit-when-done"), second);
-        assertThat(full.waitFor(10, TimeUnit.MINUTES)).as("the run command finished").isTrue();
+        Process full = start(command(runDir, "--exit-when-done", "--learning-curve"), second);
+        assertThat(full.waitFor(14, TimeUnit.MINUTES)).as("the run command finished").isTrue();
         String out = Files.readString(second);
         assertThat(full.exitValue()).as(out).isZero();
         // the database Ctrl-C shut down cleanly started again from its data, with no second initdb
@@ -84,8 +86,16 @@ class RunCommandIT {
         assertThat(serverLog).contains("database system was shut down at");
         assertThat(serverLog.split("creating configuration files", -1)).hasSize(2);
         assertThat(out).contains("dashboard           http://localhost:" + ports[4])
-                .contains("epoch  | base acc (time)        | transfer acc (time)    | scratch acc (time)")
+                .contains("epoch  | base acc (time)        | transfer acc (time)    | scratch acc (time)     "
+                        + "| fine-tune acc (time)")
                 .containsPattern("\\n1 +\\| 0\\.\\d{4} \\([\\d.]+ s\\) +\\| 0\\.\\d{4} \\([\\d.]+ s\\) +\\| 0\\.\\d{4} \\(")
+                // fine-tuning's epoch 1 follows model 2's one epoch
+                .containsPattern("\\n2 +\\| - +\\| - +\\| - +\\| 0\\.\\d{4} \\(")
+                .contains(", fine-tune ").contains("(best model: ")
+                .contains("images per class | transfer acc (time)    | fine-tune acc (time)   | scratch acc (time)")
+                .containsPattern("\\n10 +\\| 0\\.\\d{4}").containsPattern("\\n100 +\\| 0\\.\\d{4}")
+                .containsPattern("\\nall \\(400\\) +\\| 0\\.\\d{4}")
+                .containsPattern("the baseline (reaches model 2 at|stays below model 2)")
                 .contains("training time: base").contains("model 2:").contains("Frozen params: 9,568")
                 .contains("Trainable params: 590,597").contains("Dashboard: http://localhost:" + ports[4]);
         assertThat(Files.readString(runDir.resolve("logs/result.txt"))).contains("Frozen params: 9,568");

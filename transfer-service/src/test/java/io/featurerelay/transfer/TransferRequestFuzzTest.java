@@ -69,6 +69,11 @@ class TransferRequestFuzzTest {
         bad.put("classes", List.of("\"x\"", "{}", "5", "[]", "[5]", "[null]", "[\"a\"]", "[5.5]", "[-1]", "[10]",
                 "[5,5]", "[[5]]"));
         bad.put("baseModelId", List.of("1", "{}", "[]", "\"\"", "null", "true"));
+        bad.put("fineTuneEpochs", concat(NOT_A_NUMBER, "-1", "4", "2147483648"));
+        // without fineTuneEpochs any fineTuneLearningRate is refused, as nothing would use it
+        bad.put("fineTuneLearningRate", List.of("\"x\"", "true", "{}", "[]", "\"\"", "0", "-1", "11", "1e308", "0.01"));
+        // the committed sample has 400 training images of each class
+        bad.put("trainPerClass", concat(NOT_A_NUMBER, "-1", "401", "2147483648"));
         return bad.entrySet().stream().flatMap(e -> e.getValue().stream().map(v -> Arguments.of(e.getKey(), v)));
     }
 

@@ -59,6 +59,8 @@ public final class FeatureRelayCli {
             follow       follow a base training on trainer-service and the transfer it starts, print progress and
                          the comparison table (what deploy/local/run.sh shows)
               --trainer URL --transfer URL --base ID [--timeout-minutes N (default 240)]
+              --learning-curve BUDGETS (e.g. 10,100,0; 0 = all): then a learning curve from the same base,
+              printed as a table; --fine-tune-epochs N adds the fine-tuned model to it (default 0)
             """;
 
     private FeatureRelayCli() {
@@ -101,8 +103,8 @@ public final class FeatureRelayCli {
     }
 
     private static int follow(List<String> args, PrintStream out) throws IOException, InterruptedException {
-        CommandLine cl = new CommandLine(args, Set.of("--trainer", "--transfer", "--base", "--timeout-minutes"),
-                Set.of());
+        CommandLine cl = new CommandLine(args, Set.of("--trainer", "--transfer", "--base", "--timeout-minutes",
+                "--learning-curve", "--fine-tune-epochs"), Set.of());
         String base = cl.get("--base", null);
         if (base == null) {
             throw new IllegalArgumentException("follow needs --base ID");
@@ -110,8 +112,14 @@ public final class FeatureRelayCli {
         RunFollower follower = new RunFollower(java.net.URI.create(cl.get("--trainer", "http://127.0.0.1:8081")),
                 java.net.URI.create(cl.get("--transfer", "http://127.0.0.1:8082")), out,
                 java.time.Duration.ofSeconds(2));
-        boolean ok = follower.follow(base,
-                java.time.Duration.ofMinutes(cl.intValue("--timeout-minutes", 240)));
+        java.time.Duration timeout = java.time.Duration.ofMinutes(cl.intValue("--timeout-minutes", 240));
+        List<Integer> budgets = cl.intList("--learning-curve", List.of());
+        int fineTuneEpochs = cl.intValue("--fine-tune-epochs", 0);
+        boolean ok = follower.follow(base, timeout);
+        if (ok && !budgets.isEmpty()) {
+            ok = new CurveFollower(java.net.URI.create(cl.get("--transfer", "http://127.0.0.1:8082")), out,
+                    java.time.Duration.ofSeconds(2)).follow(base, budgets, fineTuneEpochs, timeout);
+        }
         return ok ? OK : DATA_ERROR;
     }
 

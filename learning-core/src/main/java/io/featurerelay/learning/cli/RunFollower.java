@@ -119,17 +119,26 @@ final class RunFollower {
         List<EpochResult> b = epochs(base.path("history"));
         List<EpochResult> t = epochs(transfer.path("transferHistory"));
         List<EpochResult> s = epochs(transfer.path("scratchHistory"));
+        // fine-tuning's epochs follow model 2's: its epoch 1 is the row after model 2's last
+        List<EpochResult> f = epochs(transfer.path("fineTuneHistory"));
+        boolean fineTuned = !f.isEmpty();
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-6s | %-22s | %-22s | %-22s%n", "epoch", "base acc (time)",
+        sb.append(String.format(Locale.ROOT, "%-6s | %-22s | %-22s | %-22s", "epoch", "base acc (time)",
                 "transfer acc (time)", "scratch acc (time)"));
-        for (int i = 0; i < Math.max(b.size(), Math.max(t.size(), s.size())); i++) {
-            sb.append(String.format(Locale.ROOT, "%-6d | %-22s | %-22s | %-22s%n", i + 1, cell(b, i), cell(t, i),
+        sb.append(fineTuned ? String.format(Locale.ROOT, " | %-22s%n", "fine-tune acc (time)") : String.format("%n"));
+        int rows = Math.max(b.size(), Math.max(t.size() + f.size(), s.size()));
+        for (int i = 0; i < rows; i++) {
+            sb.append(String.format(Locale.ROOT, "%-6d | %-22s | %-22s | %-22s", i + 1, cell(b, i), cell(t, i),
                     cell(s, i)));
+            sb.append(fineTuned ? String.format(Locale.ROOT, " | %-22s%n", cell(f, i - t.size()))
+                    : String.format("%n"));
         }
         sb.append(String.format(Locale.ROOT, "%ntraining time: base %.1f s, transfer %.1f s (featurize %.1f s), "
-                + "scratch %s%n", base.path("trainingSeconds").asDouble(), transfer.path("transferSeconds").asDouble(),
+                + "scratch %s%s%n", base.path("trainingSeconds").asDouble(), transfer.path("transferSeconds").asDouble(),
                 transfer.path("featurizeSeconds").asDouble(), transfer.path("scratchSeconds").isNumber()
-                        ? String.format(Locale.ROOT, "%.1f s", transfer.path("scratchSeconds").asDouble()) : "-"));
+                        ? String.format(Locale.ROOT, "%.1f s", transfer.path("scratchSeconds").asDouble()) : "-",
+                fineTuned ? String.format(Locale.ROOT, ", fine-tune %.1f s (best model: %s)",
+                        transfer.path("fineTuneSeconds").asDouble(), transfer.path("bestModel").asText()) : ""));
         String published = base.path("published").path("at").asText("");
         String started = transfer.path("startedAt").asText("");
         if (!published.isEmpty() && !started.isEmpty()) {
@@ -154,7 +163,7 @@ final class RunFollower {
     }
 
     private static String cell(List<EpochResult> epochs, int i) {
-        if (i >= epochs.size()) {
+        if (i < 0 || i >= epochs.size()) {
             return "-";
         }
         EpochResult r = epochs.get(i);

@@ -2,6 +2,7 @@ package io.featurerelay.learning.dataset;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
  * Labelled images held as unsigned bytes in NCHW order; scaled to [0,1] floats only when a batch is made,
@@ -60,6 +61,67 @@ public record ImageDataset(String name, ImageShape shape, byte[] pixels, int[] l
         boolean[] keep = new boolean[labels.length];
         for (int i = 0; i < labels.length; i++) {
             keep[i] = taken[labels[i]]++ < count;
+        }
+        int[] sameLabel = new int[numClasses()];
+        Arrays.setAll(sameLabel, c -> c);
+        return select(keep, sameLabel, classNames);
+    }
+
+    /** Images of each label, by label. */
+    public int[] countsPerClass() {
+        int[] counts = new int[numClasses()];
+        for (int label : labels) {
+            counts[label]++;
+        }
+        return counts;
+    }
+
+    /** Images of the class that has the fewest: the most a per-class budget can ask for. */
+    public int smallestClass() {
+        return Arrays.stream(countsPerClass()).min().orElse(0);
+    }
+
+    /**
+     * A label budget: {@code perClass} images of every class, drawn with {@code seed}, kept in their original
+     * order. The same seed always draws the same images, and a smaller budget's images are among a larger one's
+     * (each class's images are put in one seeded random order, and a budget takes its first {@code perClass}),
+     * so that the points of a learning curve differ by the images added, not by a new draw.
+     *
+     * @throws IllegalArgumentException when {@code perClass} is below 1 or some class has fewer images
+     */
+    public ImageDataset samplePerClass(int perClass, long seed) {
+        int[] counts = countsPerClass();
+        if (perClass < 1) {
+            throw new IllegalArgumentException("images per class must be at least 1, got " + perClass);
+        }
+        for (int c = 0; c < counts.length; c++) {
+            if (counts[c] < perClass) {
+                throw new IllegalArgumentException("class " + classNames.get(c) + " has " + counts[c]
+                        + " training images, fewer than the " + perClass + " per class asked for");
+            }
+        }
+        int[][] byClass = new int[counts.length][];
+        int[] filled = new int[counts.length];
+        for (int c = 0; c < counts.length; c++) {
+            byClass[c] = new int[counts[c]];
+        }
+        for (int i = 0; i < labels.length; i++) {
+            byClass[labels[i]][filled[labels[i]]++] = i;
+        }
+        boolean[] keep = new boolean[labels.length];
+        for (int c = 0; c < counts.length; c++) {
+            // one stream per class, so that a class's draw does not depend on how many images the others have
+            SplittableRandom random = new SplittableRandom(seed * 0x9E37_79B9_7F4A_7C15L + c);
+            int[] order = byClass[c];
+            for (int i = order.length - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            for (int k = 0; k < perClass; k++) {
+                keep[order[k]] = true;
+            }
         }
         int[] sameLabel = new int[numClasses()];
         Arrays.setAll(sameLabel, c -> c);

@@ -16,6 +16,14 @@ public record TrainTestSplit(ImageDataset train, ImageDataset test) {
         return new TrainTestSplit(train.subset(classes), test.subset(classes));
     }
 
+    /**
+     * A label budget: {@code perClass} training images of each class ({@link ImageDataset#samplePerClass}), every
+     * test image kept (validation measures the same thing at every budget); 0 keeps every training image.
+     */
+    public TrainTestSplit withTrainPerClass(int perClass, long seed) {
+        return perClass == 0 ? this : new TrainTestSplit(train.samplePerClass(perClass, seed), test);
+    }
+
     public ImageShape shape() {
         return train.shape();
     }

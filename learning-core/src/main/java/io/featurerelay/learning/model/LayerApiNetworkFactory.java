@@ -66,6 +66,18 @@ final class LayerApiNetworkFactory implements NetworkFactory {
         return new LayerApiNetwork(spec, hp, frozen, LayerApiNetwork.Kind.FULL);
     }
 
+    /** Adam only: DL4J's AdaDelta has no step scale (the ops network's Adadelta has). */
+    @Override
+    public Network forFineTuning(ModelSpec spec, Hyperparameters hp, Map<String, Map<String, float[]>> parameters) {
+        if (hp.optimizer() != Optimizer.ADAM) {
+            throw new UnsupportedOperationException("the layer API fine-tunes with Adam only, not "
+                    + hp.optimizer().id());
+        }
+        Network net = create(spec, hp);
+        net.setParameters(parameters);
+        return net;
+    }
+
     @Override
     public Network headOnly(ModelSpec spec, Hyperparameters hp) {
         NeuralNetConfiguration.ListBuilder list = base(hp).list();

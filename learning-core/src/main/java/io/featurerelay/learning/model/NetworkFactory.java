@@ -15,6 +15,14 @@ public interface NetworkFactory {
     Network withFrozenFeatures(ModelSpec spec, Hyperparameters hyperparameters,
             Map<String, Map<String, float[]>> parameters);
 
+    /**
+     * A network for fine-tuning: every layer trainable, starting from {@code parameters} (all of model 2's
+     * layers). With Adam the learning rate is the step size as usual; with Adadelta, which has no learning rate,
+     * every step is scaled by it (1 would be plain Adadelta), as Keras's Adadelta applies its learning rate.
+     */
+    Network forFineTuning(ModelSpec spec, Hyperparameters hyperparameters,
+            Map<String, Map<String, float[]>> parameters);
+
     /** The head layers alone, reading flattened feature vectors of length {@link ModelSpec#featureSize()}. */
     Network headOnly(ModelSpec spec, Hyperparameters hyperparameters);
 

@@ -61,6 +61,8 @@ final class OpsNetwork implements Network {
     private final float[][] adaDeltaMsdx;
     private final float adaDeltaRho;
     private final float adaDeltaEpsilon;
+    /** Multiplies every Adadelta step: 1, or the fine-tuning step scale ({@link #OpsNetwork(ModelSpec, Hyperparameters, Kind, boolean, boolean)}). */
+    private final float adaDeltaStepScale;
     private SplittableRandom dropoutRandom;
     private final int[] convIArgs;
     private final Map<Long, Buffers> buffers = new LinkedHashMap<>(4, 0.75f, true) {
@@ -97,6 +99,15 @@ final class OpsNetwork implements Network {
     }
 
     OpsNetwork(ModelSpec spec, Hyperparameters hyperparameters, Kind kind, boolean featuresFrozen) {
+        this(spec, hyperparameters, kind, featuresFrozen, false);
+    }
+
+    /**
+     * @param scaledAdadelta with Adadelta, scale every step by the learning rate (which plain Adadelta ignores):
+     *                       fine-tuning's smaller step; Adam uses its learning rate either way
+     */
+    OpsNetwork(ModelSpec spec, Hyperparameters hyperparameters, Kind kind, boolean featuresFrozen,
+            boolean scaledAdadelta) {
         this.spec = spec;
         this.hyperparameters = hyperparameters;
         this.kind = kind;
@@ -145,6 +156,7 @@ final class OpsNetwork implements Network {
             updaterState = null;
             adaDeltaRho = (float) adaDelta.getRho();
             adaDeltaEpsilon = (float) adaDelta.getEpsilon();
+            adaDeltaStepScale = scaledAdadelta ? (float) hyperparameters.learningRate() : 1f;
             int blocks = Math.toIntExact((trainableParams.length() + DirectLoops.UPDATE_BLOCK - 1)
                     / DirectLoops.UPDATE_BLOCK);
             adaDeltaMsg = new float[blocks][DirectLoops.UPDATE_BLOCK];
@@ -158,6 +170,7 @@ final class OpsNetwork implements Network {
             adaDeltaMsdx = null;
             adaDeltaRho = 0;
             adaDeltaEpsilon = 0;
+            adaDeltaStepScale = 1f;
         }
         dropoutRandom = new SplittableRandom(hyperparameters.seed());
         int k = spec.kernel();
@@ -251,7 +264,7 @@ final class OpsNetwork implements Network {
         }
         if (updater == null) {
             DirectLoops.adaDelta(params, gradients, trainableStart, adaDeltaMsg, adaDeltaMsdx,
-                    adaDeltaRho, adaDeltaEpsilon);
+                    adaDeltaRho, adaDeltaEpsilon, adaDeltaStepScale);
         } else {
             updater.applyUpdater(trainableGradients, iteration, 0);
             trainableParams.subi(trainableGradients);

@@ -22,6 +22,13 @@ final class OpsNetworkFactory implements NetworkFactory {
     }
 
     @Override
+    public Network forFineTuning(ModelSpec spec, Hyperparameters hp, Map<String, Map<String, float[]>> parameters) {
+        OpsNetwork net = new OpsNetwork(spec, hp, OpsNetwork.Kind.FULL, false, true);
+        net.setParameters(parameters);
+        return net;
+    }
+
+    @Override
     public Network headOnly(ModelSpec spec, Hyperparameters hp) {
         return new OpsNetwork(spec, hp, OpsNetwork.Kind.HEAD_ONLY, false);
     }

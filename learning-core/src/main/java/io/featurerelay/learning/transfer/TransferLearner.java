@@ -117,6 +117,44 @@ public final class TransferLearner {
     }
 
     /**
+     * The step fine-tuning takes when none is asked for: a tenth of the head's. With Adam that is a tenth of its
+     * learning rate. Adadelta has no learning rate (its step adapts from running averages of gradients and
+     * updates, which for the unfrozen features start from nothing, so its first steps are as large as the
+     * head's were); in Keras's convention its rate is 1, which multiplies the step, so a tenth is 0.1: every
+     * Adadelta step scaled by 0.1. Why a small step at all: the features were learned on far more images than a
+     * target task usually has, and full-size steps on few images overwrite them (catastrophic forgetting).
+     */
+    public static double defaultFineTuneLearningRate(Hyperparameters head) {
+        return head.optimizer() == io.featurerelay.learning.model.Optimizer.ADAM ? head.learningRate() / 10 : 0.1;
+    }
+
+    /**
+     * Fine-tuning after model 2's head has trained on frozen features: a copy of model 2 with every layer
+     * trainable trains on the target images for {@code config.epochs()} more epochs at
+     * {@code config.hyperparameters().learningRate()} ({@link NetworkFactory#forFineTuning}). {@code model2}
+     * itself is not changed. Resumable as the other phases: its checkpoints hold the whole network ({@code full}).
+     *
+     * @param resumeFrom a checkpoint this phase reported for the same model 2 and target, or null to start afresh
+     * @throws IllegalArgumentException when model 2 has no feature layers to unfreeze
+     */
+    public FineTuning fineTune(Network model2, TrainTestSplit target, TrainingConfig config,
+            TrainingListener listener, BooleanSupplier cancelled, Checkpoint resumeFrom) {
+        ModelSpec spec = model2.spec();
+        if (spec.featureLayers().isEmpty()) {
+            throw new IllegalArgumentException("model 2 has no feature layers to unfreeze");
+        }
+        List<String> layers = new ArrayList<>(spec.featureLayers());
+        layers.addAll(spec.headLayers());
+        Network tuned = factory.forFineTuning(spec, config.hyperparameters(), model2.parameters(layers));
+        LOG.info("fine-tuning, every layer trainable, learning rate {} ({}):\n{}",
+                config.hyperparameters().learningRate(), config.hyperparameters().optimizer().id(),
+                tuned.summary().toTable());
+        TrainingHistory history = Trainer.train(tuned, TrainingData.of(target.train()), TrainingData.of(target.test()),
+                config, listener, cancelled, resumeFrom);
+        return new FineTuning(tuned, history);
+    }
+
+    /**
      * Featurized fast path: the frozen activations of every train and test image are computed once, then
      * the head alone trains on them; its parameters are written back into {@code model2}. Gives the same
      * accuracies as {@link #trainPlain} for the same seed, since frozen layers run in inference mode either way.

@@ -20,9 +20,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li>{@code featurerelay_training_seconds}, {@code featurerelay_training_images_per_second} when a run ends;</li>
  * <li>{@code featurerelay_training_progress_ratio}, {@code featurerelay_training_eta_seconds},
  * {@code featurerelay_training_epoch}, {@code featurerelay_training_batch} while it runs;</li>
- * <li>{@code featurerelay_model_parameters}, also tagged {@code kind} (frozen, trainable).</li>
+ * <li>{@code featurerelay_model_parameters}, also tagged {@code kind} (frozen, trainable);</li>
+ * <li>learning curves, tagged {@code curve}, {@code base_run}, {@code budget} ({@code <n>} or {@code all}) and,
+ * but for the images, {@code role}: {@code featurerelay_learning_curve_accuracy} (final validation accuracy),
+ * {@code featurerelay_learning_curve_seconds} (training time), {@code featurerelay_learning_curve_images_per_class}
+ * (images per class used, for {@code all} the real count).</li>
  * </ul>
- * Only the last {@code keptRuns} runs keep their series, so that the number of series stays bounded.
+ * Roles: base, transfer (model 2), fine-tune, scratch. Only the last {@code keptRuns} runs (a learning curve counts
+ * as one) keep their series, so that the number of series stays bounded.
  */
 public class RunMetrics {
 
@@ -37,6 +42,9 @@ public class RunMetrics {
     public static final String CURRENT_BATCH = "featurerelay.training.batch";
     public static final String PARAMETERS = "featurerelay.model.parameters";
     public static final String RUN_INFO = "featurerelay.run.info";
+    public static final String CURVE_ACCURACY = "featurerelay.learning.curve.accuracy";
+    public static final String CURVE_SECONDS = "featurerelay.learning.curve.seconds";
+    public static final String CURVE_IMAGES = "featurerelay.learning.curve.images.per.class";
 
     private final MeterRegistry registry;
     private final int keptRuns;
@@ -63,6 +71,27 @@ public class RunMetrics {
         set(run, CURRENT_EPOCH, tags, p.epoch());
         set(run, CURRENT_BATCH, tags, p.batch());
         set(run, IMAGES_PER_SECOND, tags, p.imagesPerSecond());
+    }
+
+    /**
+     * Progress of a run made of several trainings (a learning curve's sweep): the fraction of the whole run done,
+     * its ETA and the current training's rate, under one {@code role}.
+     */
+    public synchronized void progress(String run, String role, double fractionDone, double etaSeconds,
+            double imagesPerSecond) {
+        Tags tags = Tags.of("run", run, "role", role);
+        set(run, PROGRESS, tags, fractionDone);
+        set(run, ETA, tags, etaSeconds);
+        set(run, IMAGES_PER_SECOND, tags, imagesPerSecond);
+    }
+
+    /** One finished point of learning curve {@code curve}: model {@code role} trained with that label budget. */
+    public synchronized void curvePoint(String curve, String baseRun, String role, String budget,
+            int imagesPerClass, double finalAccuracy, double seconds) {
+        Tags tags = Tags.of("curve", curve, "base_run", baseRun, "role", role, "budget", budget);
+        set(curve, CURVE_ACCURACY, tags, finalAccuracy);
+        set(curve, CURVE_SECONDS, tags, seconds);
+        set(curve, CURVE_IMAGES, Tags.of("curve", curve, "base_run", baseRun, "budget", budget), imagesPerClass);
     }
 
     /** Final figures of one model's training: its time (for a transfer, featurizing included) and rate. */

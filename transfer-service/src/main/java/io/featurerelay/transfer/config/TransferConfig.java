@@ -105,6 +105,20 @@ public interface TransferConfig {
         /** Seed shared by model 2 and the baseline. */
         @WithDefault("42")
         long seed();
+
+        /** Epochs of fine-tuning after model 2's head (feature layers unfrozen, whole network); 0: none. */
+        @WithDefault("0")
+        int fineTuneEpochs();
+
+        /**
+         * Fine-tuning's step: Adam's learning rate, or with Adadelta the scale of its step; absent: a tenth of the
+         * head's (Adam: learning-rate / 10; Adadelta: 0.1).
+         */
+        Optional<Double> fineTuneLearningRate();
+
+        /** Training images per class of the target task (a label budget, drawn with the seed); 0: all. */
+        @WithDefault("0")
+        int trainPerClass();
     }
 
     /** A configured head to train on every base model received that it fits. */

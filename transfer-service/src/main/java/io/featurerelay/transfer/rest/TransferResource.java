@@ -11,6 +11,7 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -65,18 +66,21 @@ public class TransferResource {
     @GET
     @Path("{id}/model")
     @Produces("application/zip")
-    @Operation(summary = "Download model 2 (DL4J model zip, frozen feature layers included)")
-    public Response model(@PathParam("id") String id) {
-        queries.requireModel2(id);
-        return Response.ok((StreamingOutput) out -> queries.downloadModel2(id, out))
-                .header("Content-Disposition", "attachment; filename=\"" + id + "-model2.zip\"").build();
+    @Operation(summary = "Download model 2 (role=transfer, the default: DL4J model zip, frozen feature layers"
+            + " included) or the fine-tuned model (role=fine-tune)")
+    public Response model(@PathParam("id") String id, @QueryParam("role") String role) {
+        String artifact = queries.requireModel(id, role);
+        String name = role == null || role.equals("transfer") ? "model2" : role;
+        return Response.ok((StreamingOutput) out -> queries.downloadModel(id, artifact, out))
+                .header("Content-Disposition", "attachment; filename=\"" + id + "-" + name + ".zip\"").build();
     }
 
     @POST
     @Path("{id}/predictions")
     @Consumes({"image/png", "image/jpeg", MediaType.APPLICATION_OCTET_STREAM})
-    @Operation(summary = "Classify a PNG or JPEG image with model 2: classes with probabilities, top first")
-    public Prediction predict(@PathParam("id") String id, byte[] image) {
-        return predictions.predict(id, image);
+    @Operation(summary = "Classify a PNG or JPEG image: classes with probabilities, top first; model=transfer"
+            + " (model 2) or fine-tune, by default the one with the higher validation accuracy")
+    public Prediction predict(@PathParam("id") String id, @QueryParam("model") String model, byte[] image) {
+        return predictions.predict(id, model, image);
     }
 }

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Classifies uploaded images with a finished transfer's model 2. Any replica answers: model 2 is read from the
+ * Classifies uploaded images with a finished transfer's model 2 or its fine-tuned model. Any replica answers: model 2 is read from the
  * shared artifacts the first time this replica is asked, and kept for the next requests (a few models).
  */
 @ApplicationScoped
@@ -43,10 +43,19 @@ public class PredictionService {
         this.codec = new FeatureWeightsCodec(new DecodeLimits(jobs.config().maxEnvelopeBytes(), 1 << 20));
     }
 
-    public Prediction predict(String id, byte[] upload) {
+    /**
+     * @param model transfer (model 2), fine-tune, or null: the transfer's best model by validation accuracy
+     */
+    public Prediction predict(String id, String model, byte[] upload) {
         TransferStatus job = jobs.status(jobs.row(id));
+        String role = model != null ? model : job.bestModel() != null ? job.bestModel() : TransferJobHandler.TRANSFER;
+        String artifact = TransferQueries.modelArtifact("model", role);
         if (job.state() != JobState.SUCCEEDED) {
             throw ProblemException.conflict("transfer " + id + " is " + job.state() + ": it has no trained model 2 yet");
+        }
+        if (role.equals(TransferJobHandler.FINE_TUNE) && job.fineTuneHistory().isEmpty()) {
+            throw ProblemException.invalidField("model", "transfer " + id + " ran without fine-tuning"
+                    + " (fineTuneEpochs 0): it has no fine-tuned model");
         }
         if (upload == null || upload.length == 0) {
             throw ProblemException.invalidField("image", "the upload is empty: send a PNG or JPEG image as the body");
@@ -62,7 +71,7 @@ public class PredictionService {
         } catch (IllegalArgumentException tooLarge) {
             throw new ProblemException(413, "Payload too large", tooLarge.getMessage(), "image");
         }
-        Network model2 = model2(job);
+        Network model2 = model(job, artifact);
         ModelSpec spec = model2.spec();
         float[] probabilities;
         synchronized (model2) {
@@ -76,21 +85,22 @@ public class PredictionService {
                     probabilities[i]));
         }
         out.sort(Comparator.comparingDouble(Prediction.ClassProbability::probability).reversed());
-        return new Prediction(id, out);
+        return new Prediction(id, role, out);
     }
 
-    private Network model2(TransferStatus job) {
-        Network cached = cache.get(job.id());
+    private Network model(TransferStatus job, String artifact) {
+        String key = job.id() + "/" + artifact;
+        Network cached = cache.get(key);
         if (cached != null) {
             return cached;
         }
         FeatureWeights weights = codec.decode(jobs.baseModels().envelope(job.lineage().id(), job.lineage().sha256()));
         ModelSpec spec = weights.header().spec().withNumClasses(job.parameters().classes().size());
-        Network restored = jobs.machinery().artifacts().read(job.id(), TransferJobHandler.MODEL2,
+        Network restored = jobs.machinery().artifacts().read(job.id(), artifact,
                 (in, bytes) -> factory.restore(spec, TransferJobHandler.hyperparameters(job.parameters()), in))
                 .orElseThrow(() -> new ProblemException(404, "Not found", "transfer " + job.id()
-                        + " has no saved model 2", null));
-        cache.put(job.id(), restored);
+                        + " has no saved " + artifact, null));
+        cache.put(key, restored);
         return restored;
     }
 }

@@ -4,8 +4,10 @@ import io.featurerelay.learning.dataset.ClassSelection;
 import io.featurerelay.learning.dataset.DatasetException;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.ids.Identifier;
+import io.featurerelay.learning.model.Hyperparameters;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.learning.transfer.HeadMode;
+import io.featurerelay.learning.transfer.TransferLearner;
 import io.featurerelay.service.problem.ProblemException;
 import io.featurerelay.transfer.config.TransferConfig;
 import io.featurerelay.transfer.rest.TransferRequest;
@@ -97,9 +99,40 @@ public final class RerunValidator {
         if (!(learningRate > 0 && learningRate <= 10)) {
             throw ProblemException.invalidField("learningRate", "learningRate must be in (0, 10], got " + learningRate);
         }
+        int fineTuneEpochs = r.fineTuneEpochs() != null ? r.fineTuneEpochs() : settings.fineTuneEpochs();
+        if (fineTuneEpochs < 0 || fineTuneEpochs > maxEpochs) {
+            throw ProblemException.invalidField("fineTuneEpochs", "fineTuneEpochs must be between 0 (no fine-tuning)"
+                    + " and " + maxEpochs + ", got " + fineTuneEpochs);
+        }
+        double fineTuneLearningRate = fineTuneLearningRate(r.fineTuneLearningRate(), fineTuneEpochs, settings,
+                Optimizer.byId(optimizer).orElseThrow(), learningRate);
+        int trainPerClass = r.trainPerClass() != null ? r.trainPerClass() : settings.trainPerClass();
+        TrainingSetSizes.requireBudget("trainPerClass", trainPerClass, kind, dataDir, classes);
         return new TransferParameters(TransferJobs.MANUAL, kind.id(), dataDir.toString(), List.copyOf(classes),
                 epochs, batchSize, head.toLowerCase(), r.baseline() != null ? r.baseline() : settings.baseline(),
                 r.featurized() != null ? r.featurized() : settings.featurized(), optimizer.toLowerCase(),
-                learningRate, r.seed() != null ? r.seed() : settings.seed());
+                learningRate, r.seed() != null ? r.seed() : settings.seed(), fineTuneEpochs, fineTuneLearningRate,
+                trainPerClass);
+    }
+
+    /**
+     * The fine-tuning step asked for, or the default: a tenth of the head's
+     * ({@link TransferLearner#defaultFineTuneLearningRate}); asking for one without fine-tuning epochs is a mistake
+     * worth a 400, since nothing would use it.
+     */
+    static double fineTuneLearningRate(Double asked, int fineTuneEpochs, TransferConfig.TrainingSettings defaults,
+            Optimizer optimizer, double learningRate) {
+        if (asked != null && fineTuneEpochs == 0) {
+            throw ProblemException.invalidField("fineTuneLearningRate", "fineTuneLearningRate is used only with"
+                    + " fineTuneEpochs above 0");
+        }
+        double rate = asked != null ? asked : defaults.fineTuneLearningRate()
+                .orElseGet(() -> TransferLearner.defaultFineTuneLearningRate(new Hyperparameters(optimizer,
+                        learningRate, 0)));
+        if (!(rate > 0 && rate <= 10)) {
+            throw ProblemException.invalidField("fineTuneLearningRate", "fineTuneLearningRate must be in (0, 10],"
+                    + " got " + rate);
+        }
+        return rate;
     }
 }

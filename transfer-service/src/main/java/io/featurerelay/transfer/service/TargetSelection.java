@@ -4,6 +4,7 @@ import io.featurerelay.learning.dataset.DatasetDescription;
 import io.featurerelay.learning.dataset.DatasetException;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.ImageShape;
+import io.featurerelay.learning.transfer.TransferLearner;
 import io.featurerelay.transfer.config.TransferConfig;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -180,7 +181,10 @@ final class TargetSelection {
     static TransferParameters parameters(String name, DatasetKind kind, Path dir, List<Integer> classes,
             TransferConfig.TrainingSettings s) {
         return new TransferParameters(name, kind.id(), dir.toString(), List.copyOf(classes), s.epochs(),
-                s.batchSize(), s.head(), s.baseline(), s.featurized(), s.optimizer(), s.learningRate(), s.seed());
+                s.batchSize(), s.head(), s.baseline(), s.featurized(), s.optimizer(), s.learningRate(), s.seed(),
+                s.fineTuneEpochs(), s.fineTuneLearningRate().orElseGet(() -> TransferLearner
+                        .defaultFineTuneLearningRate(TransferJobHandler.hyperparameters(s.optimizer(),
+                                s.learningRate(), s.seed()))), s.trainPerClass());
     }
 
     private static String text(ImageShape s) {

@@ -7,8 +7,10 @@ import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.NativeBackend;
 import io.featurerelay.learning.wire.DecodeLimits;
+import io.featurerelay.learning.wire.FeatureWeights;
 import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.service.jobs.Database;
+import io.featurerelay.service.jobs.JobHandler;
 import io.featurerelay.service.jobs.JobMachinery;
 import io.featurerelay.service.jobs.JobRecord;
 import io.featurerelay.service.jobs.JobState;
@@ -79,10 +81,14 @@ public class TransferJobs {
         }
         Database database = new Database(dataSource);
         this.baseModels = new BaseModelStore(database, json);
-        TransferJobHandler handler = new TransferJobHandler(config, baseModels,
-                new RunMetrics(registry, config.keptRuns()), json);
+        RunMetrics runMetrics = new RunMetrics(registry, config.keptRuns());
+        TransferJobHandler handler = new TransferJobHandler(config, baseModels, runMetrics, json);
+        LearningCurveHandler curves = new LearningCurveHandler(config, baseModels, runMetrics);
+        // two kinds of job on one table, told apart by their ids: no column to add, and a replica of either
+        // version claims both
+        JobHandler byKind = job -> (LearningCurves.isCurve(job.id()) ? curves : handler).run(job);
         this.machinery = new JobMachinery(dataSource, json, replica, registry, new JobMachinery.Parts("transfer",
-                config.concurrency(), handler, results, new ResultPublished(), Duration.ofSeconds(1),
+                config.concurrency(), byKind, results, new ResultPublished(), Duration.ofSeconds(1),
                 Duration.ofSeconds(30), 1 << 20));
         handler.outbox(machinery.outbox(), machinery::recordAdded);
     }
@@ -150,25 +156,8 @@ public class TransferJobs {
 
     /** A re-run from a stored base model with other classes, epochs or head mode. */
     public TransferStatus rerun(TransferRequest request) {
-        if (request == null || request.baseModelId() == null || request.baseModelId().isBlank()) {
-            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
-        }
-        String baseModelId = request.baseModelId();
-        Identifier.BASE_MODEL_ID.require("baseModelId", baseModelId);
-        BaseModel base = baseModels.latest(baseModelId).orElseThrow(() -> ProblemException.invalidField(
-                "baseModelId", "no stored base model "
-                        + baseModelId + "; GET /api/v1/base-models lists them"));
-        TransferParameters parameters = RerunValidator.validate(request, rerunDefaults(base), targets,
-                config.maxEpochs(), config.maxBatchSize());
-        // the scratch baseline trains every layer of the base's spec: the larger of the job's two networks
-        ModelSpec spec = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
-                .decode(baseModels.envelope(base.id(), base.sha256())).header().spec()
-                .withNumClasses(parameters.classes().size());
-        try {
-            budget(config).check(spec, parameters.batchSize());
-        } catch (IllegalArgumentException e) {
-            throw ProblemException.invalidField("batchSize", "base model " + base.id() + ": " + e.getMessage());
-        }
+        TransferParameters parameters = validated(request);
+        BaseModel base = storedBase(request.baseModelId());
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         boolean accepted = machinery.store().insertWithinQueue(id, parameters, TransferDetails.of(base),
@@ -180,6 +169,57 @@ public class TransferJobs {
         jobsAdded();
         LOG.infof("queued re-run %s from %s: %s", id, baseModelId, parameters);
         return status(machinery.store().find(id).orElseThrow());
+    }
+
+    /** The latest stored envelope of base model {@code baseModelId}, or a 400 naming {@code baseModelId}. */
+    BaseModel storedBase(String baseModelId) {
+        if (baseModelId == null || baseModelId.isBlank()) {
+            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
+        }
+        Identifier.BASE_MODEL_ID.require("baseModelId", baseModelId);
+        return baseModels.latest(baseModelId).orElseThrow(() -> ProblemException.invalidField("baseModelId",
+                "no stored base model " + baseModelId + "; GET /api/v1/base-models lists them"));
+    }
+
+    /**
+     * A re-run request (or a learning curve's) checked against its stored base model, whose target task gives
+     * the defaults: every field filled in, or a 400 naming the field.
+     */
+    TransferParameters validated(TransferRequest request) {
+        if (request == null) {
+            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
+        }
+        BaseModel base = storedBase(request.baseModelId());
+        TransferParameters parameters = RerunValidator.validate(request, rerunDefaults(base), targets,
+                config.maxEpochs(), config.maxBatchSize());
+        // the scratch baseline trains every layer of the base's spec: the larger of the job's two networks
+        ModelSpec spec = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
+                .decode(baseModels.envelope(base.id(), base.sha256())).header().spec()
+                .withNumClasses(parameters.classes().size());
+        try {
+            budget(config).check(spec, parameters.batchSize());
+        } catch (IllegalArgumentException e) {
+            throw ProblemException.invalidField("batchSize", "base model " + base.id() + ": " + e.getMessage());
+        }
+        if (parameters.fineTuneEpochs() > 0) {
+            requireFineTunable(base);
+        }
+        return parameters;
+    }
+
+    /**
+     * Fine-tuning unfreezes the base's feature layers; a base model whose envelope carries none (a head-only
+     * model) has nothing to unfreeze, so fine-tuning it would only train the head again: a 400.
+     */
+    void requireFineTunable(BaseModel base) {
+        FeatureWeights weights = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
+                .decode(baseModels.envelope(base.id(), base.sha256()));
+        boolean carried = !weights.header().featureLayers().isEmpty()
+                && weights.parameters().keySet().containsAll(weights.header().featureLayers());
+        if (!carried) {
+            throw ProblemException.invalidField("fineTuneEpochs", "base model " + base.id() + " carries no feature"
+                    + " layers to unfreeze (a head-only model): fine-tuning needs them; send fineTuneEpochs 0");
+        }
     }
 
     public TransferStatus cancel(String id) {
@@ -212,8 +252,10 @@ public class TransferJobs {
         return config;
     }
 
+    /** A transfer's row; a learning curve's id is no transfer's (404). */
     JobRecord row(String id) {
-        return machinery.store().find(id).orElseThrow(() -> ProblemException.notFound("transfer", id));
+        return (LearningCurves.isCurve(id) ? java.util.Optional.<JobRecord>empty() : machinery.store().find(id))
+                .orElseThrow(() -> ProblemException.notFound("transfer", id));
     }
 
     TransferStatus status(JobRecord row) {

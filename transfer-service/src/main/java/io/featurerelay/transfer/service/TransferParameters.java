@@ -17,8 +17,16 @@ import java.util.List;
  * @param optimizer    adadelta or adam
  * @param learningRate Adam's step size
  * @param seed         shared by model 2 and the baseline
+ * @param fineTuneEpochs       epochs of fine-tuning after model 2 (every layer trainable); 0: none
+ * @param fineTuneLearningRate fine-tuning's step: Adam's learning rate, or the scale of Adadelta's step
+ * @param trainPerClass        training images per class (a label budget, drawn with the seed); 0: all
  */
 public record TransferParameters(String target, String dataset, String dataDir, List<Integer> classes, int epochs,
         int batchSize, String head, boolean baseline, boolean featurized, String optimizer, double learningRate,
-        long seed) {
+        long seed, int fineTuneEpochs, double fineTuneLearningRate, int trainPerClass) {
+
+    /** A label budget's label: the number, or {@code all}. */
+    public String trainPerClassLabel() {
+        return trainPerClass == 0 ? "all" : Integer.toString(trainPerClass);
+    }
 }

@@ -20,23 +20,44 @@ public class TransferQueries {
     }
 
     public List<TransferStatus> list() {
-        return jobs.machinery().store().list().stream().map(jobs::status).toList();
+        return jobs.machinery().store().list().stream().filter(row -> !LearningCurves.isCurve(row.id()))
+                .map(jobs::status).toList();
     }
 
     public TransferStatus get(String id) {
         return jobs.status(jobs.row(id));
     }
 
-    /** Checks that {@code id} has a stored model 2, before a download's response starts. */
-    public void requireModel2(String id) {
+    /**
+     * The artifact of a transfer's model {@code role} ({@code transfer}: model 2, the default; {@code fine-tune}),
+     * checked to exist before a download's response starts.
+     *
+     * @throws ProblemException 400 naming {@code role} for another role, 404 when the transfer has no such model
+     */
+    public String requireModel(String id, String role) {
         jobs.row(id);
-        if (!jobs.machinery().artifacts().exists(id, TransferJobHandler.MODEL2)) {
-            throw new ProblemException(404, "Not found", "transfer " + id + " has no saved model 2 (yet)", null);
+        String artifact = modelArtifact("role", role == null ? TransferJobHandler.TRANSFER : role);
+        if (!jobs.machinery().artifacts().exists(id, artifact)) {
+            throw new ProblemException(404, "Not found", "transfer " + id + " has no saved "
+                    + (artifact.equals(TransferJobHandler.MODEL2) ? "model 2" : "fine-tuned model")
+                    + " (yet" + (artifact.equals(TransferJobHandler.MODEL2) ? "" : ", or it ran without fine-tuning")
+                    + ")", null);
         }
+        return artifact;
     }
 
-    /** Streams model 2 of a finished transfer to {@code out}. */
-    public void downloadModel2(String id, OutputStream out) {
-        jobs.machinery().artifacts().read(id, TransferJobHandler.MODEL2, (in, bytes) -> in.transferTo(out));
+    /** The artifact of model {@code role}, or a 400 naming {@code field}. */
+    static String modelArtifact(String field, String role) {
+        return switch (role) {
+            case TransferJobHandler.TRANSFER -> TransferJobHandler.MODEL2;
+            case TransferJobHandler.FINE_TUNE -> TransferJobHandler.FINE_TUNE_MODEL;
+            default -> throw ProblemException.invalidField(field, field + " must be transfer or fine-tune, got '"
+                    + role + "'");
+        };
+    }
+
+    /** Streams a finished transfer's model artifact ({@link #requireModel}) to {@code out}. */
+    public void downloadModel(String id, String artifact, OutputStream out) {
+        jobs.machinery().artifacts().read(id, artifact, (in, bytes) -> in.transferTo(out));
     }
 }

@@ -19,9 +19,14 @@ import java.util.List;
  * @param scratchSeconds   the baseline's training time
  * @param frozenParams     model 2's frozen parameters
  * @param trainableParams  model 2's trainable parameters
+ * @param fineTuneHistory  the fine-tuning epochs (empty without fine-tuning)
+ * @param fineTuneSeconds  fine-tuning's training time
+ * @param bestModel        transfer or fine-tune: the higher last validation accuracy
+ * @param trainPerClass    the label budget: training images per class, 0 for all
  */
 public record TransferResult(String runId, String baseModelId, String baseSha256, String target,
         List<Integer> classes, String head, List<EpochResult> transferHistory, List<EpochResult> scratchHistory,
         Double featurizeSeconds, Double transferSeconds, Double scratchSeconds, long frozenParams,
-        long trainableParams) {
+        long trainableParams, List<EpochResult> fineTuneHistory, Double fineTuneSeconds, String bestModel,
+        int trainPerClass) {
 }
