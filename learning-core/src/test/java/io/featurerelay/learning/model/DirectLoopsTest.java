@@ -198,7 +198,7 @@ class DirectLoopsTest {
                 g[i] = (float) random.nextDouble(-0.1, 0.1);
             }
             DirectLoops.adaDelta(params, Nd4j.create(g, new long[] {length}, 'c'), from, stateMsg, stateMsdx, rho,
-                    epsilon);
+                    epsilon, 1f);
             for (int i = from; i < length; i++) {
                 int k = i - from;
                 msg[k] = rho * msg[k] + (1 - rho) * g[i] * g[i];

@@ -167,7 +167,7 @@ public class TransferJobs {
                     + " waiting); try again when a job has finished");
         }
         jobsAdded();
-        LOG.infof("queued re-run %s from %s: %s", id, baseModelId, parameters);
+        LOG.infof("queued re-run %s from %s: %s", id, base.id(), parameters);
         return status(machinery.store().find(id).orElseThrow());
     }
 
