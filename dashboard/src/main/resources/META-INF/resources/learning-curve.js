@@ -38,6 +38,7 @@ function renderLearningCurve(view) {
   const curve = view.learningCurves.find(c => c.curve === state.selectedCurve) || null;
   show('curve-toolbar', view.learningCurves.length > 0);
   show('learning-curve-empty', !curve);
+  show('learning-curve-chart', !!curve);
   $('curve-lineage').textContent = curve ? `base model ${curve.baseRun || '?'} → curve ${curve.curve}` : '';
   const points = curve ? curve.points.filter(p => p.imagesPerClass != null && p.accuracy != null) : [];
   const datasets = CURVE_ROLES.filter(role => points.some(p => p.role === role)).map(role => ({
