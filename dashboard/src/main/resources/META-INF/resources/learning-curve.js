@@ -40,12 +40,19 @@ function renderLearningCurve(view) {
   show('learning-curve-empty', !curve);
   show('learning-curve-chart', !!curve);
   $('curve-lineage').textContent = curve ? `base model ${curve.baseRun || '?'} → curve ${curve.curve}` : '';
-  const points = curve ? curve.points.filter(p => p.imagesPerClass != null && p.accuracy != null) : [];
+  renderCrossover(curve);
+  renderCurveTable(curve);
+  if (!curve) {
+    // no chart is made on a hidden canvas (it would have no size until the next resize)
+    if (charts['learning-curve']) upsertChart('learning-curve', 'line', undefined, []);
+    return;
+  }
+  const points = curve.points.filter(p => p.imagesPerClass != null && p.accuracy != null);
   const datasets = CURVE_ROLES.filter(role => points.some(p => p.role === role)).map(role => ({
     label: ROLE_NAMES[role], role, borderColor: COLORS[role], backgroundColor: COLORS[role],
     data: points.filter(p => p.role === role).map(p => ({ x: p.imagesPerClass, y: p.accuracy, budget: p.budget }))
   }));
-  const crossover = curve ? curve.crossover : null;
+  const crossover = curve.crossover;
   if (crossover) {
     datasets.push({
       label: 'lines meet', role: 'crossover', showLine: false, pointStyle: 'crossRot', pointRadius: 9,
@@ -61,8 +68,6 @@ function renderLearningCurve(view) {
   }, [crossoverPlugin]);
   chart.$crossover = crossover;
   chart.update('none');
-  renderCrossover(curve);
-  renderCurveTable(curve);
 }
 
 function renderCrossover(curve) {

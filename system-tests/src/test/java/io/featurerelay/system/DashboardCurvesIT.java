@@ -193,8 +193,10 @@ class DashboardCurvesIT {
             checkAll(page.open(), trainer, transfer, curve, fineTuned, budgeted);
             page.screenshot(Path.of("target", "dashboard-curves.png"));
             // the same through a Prometheus server's HTTP API (once it has scraped everything)
-            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
-                page.openAt(promDashboard.url());
+            // opened once: the page refreshes itself every second, while a reload in each try could read the footer
+            // before the page's first (slower: Prometheus queries) answer has arrived, every time
+            page.openAt(promDashboard.url());
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
                 assertThat(page.text("footer")).contains("Prometheus");
                 checkAll(page, trainer, transfer, curve, fineTuned, budgeted);
             });

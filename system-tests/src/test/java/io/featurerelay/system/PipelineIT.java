@@ -210,8 +210,10 @@ class PipelineIT {
             page.screenshot(Path.of("target", "dashboard.png"));
             checkMonitoringQueries(trainer, transfer);
             // the same figures through a Prometheus server's HTTP API
-            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
-                page.openAt(promDashboard.url());
+            // opened once: the page refreshes itself every second, while a reload in each try could read the footer
+            // before the page's first (slower: Prometheus queries) answer has arrived, every time
+            page.openAt(promDashboard.url());
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
                 assertThat(page.text("footer")).contains("Prometheus");
                 checkDashboard(page, trainer, transfer, base, run);
             });
