@@ -1,34 +1,6 @@
-// Feature Relay dashboard: polls /api/v1/dashboard (figures built from the services' metrics) and draws them.
+// Feature Relay dashboard: polls /api/v1/dashboard (figures built from the services' metrics) and draws them
+// (figures 1-4 here; common.js, learning-curve.js and compare.js are loaded before it).
 'use strict';
-
-const state = { view: null, selected: null, refreshMillis: 2000, summaries: {} };
-const charts = {};
-const COLORS = { base: '#6b4fbb', transfer: '#1f77b4', scratch: '#d62728' };
-
-function $(id) { return document.getElementById(id); }
-
-function fmt(x, digits) { return x == null ? '-' : Number(x).toFixed(digits); }
-
-/** Creates the chart on first use; afterwards only its data changes (no flicker, no re-creation). */
-function upsertChart(id, type, labels, datasets, options) {
-  if (charts[id]) {
-    charts[id].data.labels = labels;
-    charts[id].data.datasets = datasets;
-    charts[id].update('none');
-    return;
-  }
-  charts[id] = new Chart($(id), { type, data: { labels, datasets }, options: { animation: false, responsive: true, ...options } });
-}
-
-function lineChart(id, datasets, labels) {
-  upsertChart(id, 'line', labels, datasets, {
-    spanGaps: true,
-    scales: {
-      x: { title: { display: true, text: 'epoch' } },
-      y: { title: { display: true, text: 'validation accuracy' }, suggestedMin: 0.5, suggestedMax: 1 }
-    }
-  });
-}
 
 function barChart(id, labels, values, colors) {
   upsertChart(id, 'bar', labels, [{ label: 'training seconds', data: values, backgroundColor: colors }], {
@@ -36,8 +8,6 @@ function barChart(id, labels, values, colors) {
     scales: { y: { title: { display: true, text: 'seconds' }, beginAtZero: true } }
   });
 }
-
-function show(id, visible) { $(id).hidden = !visible; }
 
 function renderSources(view) {
   const list = $('sources');
@@ -76,7 +46,7 @@ function transferServiceDown(view) {
 function runOptions(view) {
   const options = view.transfers.map(t => ({
     value: 'transfer:' + t.run,
-    text: `${t.run}  ←  ${t.baseRun || '?'}${t.target ? ' (' + t.target + ')' : ''}`
+    text: `${t.run}  ←  ${t.baseRun || '?'}${t.target ? ' (' + t.target + ')' : ''}${t.fineTune ? ', fine-tuned' : ''}`
   }));
   const fed = new Set(view.transfers.map(t => t.baseRun));
   const why = transferServiceDown(view) ? 'transfer-service unreachable' : 'no transfer yet';
@@ -86,17 +56,7 @@ function runOptions(view) {
 }
 
 function renderPicker(view) {
-  const picker = $('run-picker');
-  const options = runOptions(view);
-  const values = options.map(o => o.value);
-  if (!values.includes(state.selected)) {
-    state.selected = values[0] || null;
-  }
-  if (picker.dataset.values !== values.join('|')) {
-    picker.replaceChildren(...options.map(o => new Option(o.text, o.value)));
-    picker.dataset.values = values.join('|');
-  }
-  picker.value = state.selected;
+  state.selected = fillPicker($('run-picker'), runOptions(view), state.selected);
 }
 
 function selection(view) {
@@ -115,6 +75,7 @@ function renderProgress(view) {
   view.transfers.forEach(t => {
     if (t.transfer && t.transfer.progress) running.push(['transfer', t.run, t.transfer.progress]);
     if (t.scratch && t.scratch.progress) running.push(['scratch', t.run, t.scratch.progress]);
+    if (t.fineTune && t.fineTune.progress) running.push(['fine-tune', t.run, t.fineTune.progress]);
   });
   show('progress-section', running.length > 0);
   $('progress').replaceChildren(...running.map(([role, run, p]) => {
@@ -145,20 +106,30 @@ function renderBase(base) {
 }
 
 function renderComparison(transfer) {
-  const t = transfer && transfer.transfer ? transfer.transfer.epochs : [];
-  const s = transfer && transfer.scratch ? transfer.scratch.epochs : [];
-  const epochs = [...new Set([...t, ...s].map(e => e.epoch))].sort((a, b) => a - b);
-  const at = (list, epoch) => { const e = list.find(x => x.epoch === epoch); return e ? e.validationAccuracy : null; };
+  const t = transfer && transfer.transfer;
+  const s = transfer && transfer.scratch;
+  const f = transfer && transfer.fineTune;
+  const offset = fineTuneOffset(transfer);
+  const epochs = epochAxis([[t, 0], [s, 0], [f, offset]]);
   show('transfer-accuracy-empty', epochs.length === 0);
   $('target-classes').textContent = transfer && transfer.classes ? `classes ${transfer.classes}` : '';
-  lineChart('transfer-accuracy', [
-    { label: 'model 2 (transferred)', data: epochs.map(e => at(t, e)), borderColor: COLORS.transfer, backgroundColor: COLORS.transfer },
-    { label: 'from scratch', data: epochs.map(e => at(s, e)), borderColor: COLORS.scratch, backgroundColor: COLORS.scratch }
-  ], epochs);
+  const run = transfer && transfer.run;
+  const lines = [
+    epochLine(t, 'transfer', run, epochs, 0, { label: 'model 2 (transferred)', borderColor: COLORS.transfer, backgroundColor: COLORS.transfer }),
+    epochLine(s, 'scratch', run, epochs, 0, { label: 'from scratch', borderColor: COLORS.scratch, backgroundColor: COLORS.scratch })
+  ];
+  if (f) {
+    lines.push(epochLine(f, 'fine-tune', run, epochs, offset, {
+      label: offset ? `fine-tuned (after model 2's epoch ${offset})` : 'fine-tuned',
+      borderColor: COLORS['fine-tune'], backgroundColor: COLORS['fine-tune']
+    }));
+  }
+  lineChart('transfer-accuracy', lines, epochs);
 }
 
 function renderTimes(base, transfer) {
-  const models = [['base', base], ['transfer', transfer && transfer.transfer], ['scratch', transfer && transfer.scratch]]
+  const models = [['base', base], ['transfer', transfer && transfer.transfer], ['scratch', transfer && transfer.scratch],
+    ['fine-tune', transfer && transfer.fineTune]]
     .filter(([, m]) => m && m.trainingSeconds != null);
   show('training-time-empty', models.length === 0);
   barChart('training-time',
@@ -170,6 +141,7 @@ function renderTimes(base, transfer) {
 async function renderSummary(transfer) {
   const body = $('summary').tBodies[0];
   const foot = $('summary').tFoot;
+  renderParamsByModel(transfer);
   if (!transfer) {
     body.replaceChildren();
     foot.replaceChildren();
@@ -219,12 +191,31 @@ async function renderSummary(transfer) {
   }));
 }
 
+/** Frozen and trainable counts of each model of the run, from the metrics (fine-tune: every parameter trains). */
+function renderParamsByModel(transfer) {
+  const models = transfer ? [['transfer', transfer.transfer], ['fine-tune', transfer.fineTune], ['scratch', transfer.scratch]]
+    .filter(([, m]) => m && (m.frozenParams != null || m.trainableParams != null)) : [];
+  const table = $('params-by-model');
+  table.hidden = models.length < 2;
+  table.tBodies[0].replaceChildren(...models.map(([role, m]) => {
+    const tr = document.createElement('tr');
+    tr.dataset.role = role;
+    [ROLE_NAMES[role], m.frozenParams, m.trainableParams].forEach((value, i) => {
+      const td = document.createElement('td');
+      td.textContent = i === 0 ? value : value == null ? '-' : value.toLocaleString('en-US');
+      if (i > 0) td.className = 'num';
+      tr.append(td);
+    });
+    return tr;
+  }));
+}
+
 function render(view) {
   state.view = view;
   renderSources(view);
   $('source').textContent = view.source === 'prometheus' ? 'Prometheus' : 'the services\' /q/metrics';
   $('generated').textContent = new Date(view.generatedAt).toLocaleTimeString();
-  const empty = view.baseRuns.length === 0 && view.transfers.length === 0;
+  const empty = view.baseRuns.length === 0 && view.transfers.length === 0 && view.learningCurves.length === 0;
   show('empty', empty);
   show('figures', !empty);
   document.body.dataset.state = empty ? 'empty' : 'runs';
@@ -232,10 +223,12 @@ function render(view) {
   renderPicker(view);
   renderProgress(view);
   const { transfer, base, baseId } = selection(view);
-  $('lineage').textContent = transfer ? `base model ${baseId} → transfer ${transfer.run}` : `base model ${baseId}`;
+  $('lineage').textContent = transfer ? `base model ${baseId} → transfer ${transfer.run}` : baseId ? `base model ${baseId}` : '';
   renderBase(base);
   renderComparison(transfer);
   renderTimes(base, transfer);
+  renderLearningCurve(view);
+  renderCompare(view);
   renderSummary(transfer).then(() => { document.body.dataset.rendered = String(Date.now()); });
 }
 
@@ -260,10 +253,13 @@ async function start() {
     state.refreshMillis = s.refreshMillis;
     $('refresh').textContent = (s.refreshMillis / 1000).toString();
     document.querySelectorAll('.trainer-url').forEach(e => { e.textContent = s.trainerUrl; });
+    document.querySelectorAll('.transfer-url').forEach(e => { e.textContent = s.transferUrl; });
   } catch (e) {
     // keep the defaults; refresh() reports the problem
   }
   $('run-picker').addEventListener('change', e => { state.selected = e.target.value; render(state.view); });
+  $('curve-picker').addEventListener('change', e => { state.selectedCurve = e.target.value; render(state.view); });
+  startCompare();
   refresh();
 }
 

@@ -1,6 +1,7 @@
 package io.featurerelay.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 
 import io.featurerelay.dashboard.service.DashboardAssembler;
 import io.featurerelay.dashboard.service.DashboardView;
@@ -60,5 +61,58 @@ class DashboardAssemblerTest {
         assertThat(t.transfer().frozenParams()).isEqualTo(9568L);
         assertThat(t.transfer().trainableParams()).isEqualTo(590597L);
         assertThat(t.scratch().trainingSeconds()).isNull();
+        assertThat(t.fineTune()).isNull();
+        assertThat(t.settings()).containsOnly(entry("classes", "[5, 6, 7, 8, 9]"), entry("dataset", "fashion-mnist"),
+                entry("target", "default"), entry("base_run", "base-a"));
+        assertThat(view.learningCurves()).isEmpty();
+    }
+
+    @Test
+    void fineTuneIsAThirdModelOfTheRunAndItsSettingsAreTheInfoLabels() {
+        String transfer = """
+                featurerelay_run_info{base_run="base-a",classes="[5, 6, 7, 8, 9]",dataset="fashion-mnist",epochs="2",fine_tune_epochs="1",head="fresh",kind="transfer",optimizer="adam",run="t-1",target="default",train_per_class="all"} 1
+                featurerelay_epoch_validation_accuracy{epoch="1",role="transfer",run="t-1"} 0.90
+                featurerelay_epoch_validation_accuracy{epoch="2",role="transfer",run="t-1"} 0.92
+                featurerelay_epoch_validation_accuracy{epoch="1",role="fine-tune",run="t-1"} 0.94
+                featurerelay_epoch_loss{epoch="1",role="fine-tune",run="t-1"} 0.2
+                featurerelay_training_seconds{role="fine-tune",run="t-1"} 7.5
+                featurerelay_training_images_per_second{role="fine-tune",run="t-1"} 300
+                featurerelay_model_parameters{kind="frozen",role="fine-tune",run="t-1"} 0
+                featurerelay_model_parameters{kind="trainable",role="fine-tune",run="t-1"} 600165
+                featurerelay_run_info{base_run="base-a",fine_tune_epochs="1",kind="transfer",run="t-2",job="127.0.0.1:8082",instance="127.0.0.1:8082",train_per_class="50"} 1
+                featurerelay_training_progress_ratio{role="fine-tune",run="t-2"} 0.5
+                featurerelay_training_epoch{role="fine-tune",run="t-2"} 1
+                """;
+
+        DashboardView view = DashboardAssembler.assemble(new MetricsReader.Reading("direct",
+                ExpositionParser.parse(transfer), List.of()));
+
+        assertThat(view.transfers()).extracting(DashboardView.TransferRun::run).containsExactly("t-2", "t-1");
+        DashboardView.TransferRun done = view.transfers().get(1);
+        assertThat(done.scratch()).isNull();
+        assertThat(done.fineTune().role()).isEqualTo("fine-tune");
+        assertThat(done.fineTune().epochs()).singleElement().satisfies(e -> {
+            assertThat(e.epoch()).isEqualTo(1);
+            assertThat(e.validationAccuracy()).isEqualTo(0.94);
+            assertThat(e.loss()).isEqualTo(0.2);
+        });
+        assertThat(done.fineTune().trainingSeconds()).isEqualTo(7.5);
+        assertThat(done.fineTune().imagesPerSecond()).isEqualTo(300.0);
+        assertThat(done.fineTune().frozenParams()).isZero();
+        assertThat(done.fineTune().trainableParams()).isEqualTo(600165L);
+        // model 2's own series are not mixed with the fine-tune's
+        assertThat(done.transfer().epochs()).extracting(DashboardView.Epoch::validationAccuracy)
+                .containsExactly(0.90, 0.92);
+        assertThat(done.transfer().trainingSeconds()).isNull();
+        assertThat(done.settings()).containsOnlyKeys("base_run", "classes", "dataset", "epochs", "fine_tune_epochs",
+                "head", "optimizer", "target", "train_per_class");
+        assertThat(done.settings()).containsEntry("train_per_class", "all").containsEntry("fine_tune_epochs", "1");
+        // labels a scraper adds are not settings
+        DashboardView.TransferRun running = view.transfers().get(0);
+        assertThat(running.settings()).containsOnly(entry("base_run", "base-a"), entry("fine_tune_epochs", "1"),
+                entry("train_per_class", "50"));
+        assertThat(running.fineTune().progress().ratio()).isEqualTo(0.5);
+        assertThat(running.fineTune().progress().epoch()).isEqualTo(1);
+        assertThat(running.transfer().epochs()).isEmpty();
     }
 }

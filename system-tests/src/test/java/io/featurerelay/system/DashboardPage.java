@@ -77,12 +77,53 @@ final class DashboardPage implements AutoCloseable {
                 + "p.dispatchEvent(new Event('change'));", value);
     }
 
-    /** The data of a Chart.js chart, as the page holds it: {labels, datasets: [{label, data}]} */
+    /** Ticks exactly the given transfer runs in the comparison view, and whether their base models are drawn. */
+    void pickComparison(List<String> runs, boolean withBaseModels) {
+        js("const runs = arguments[0];"
+                + "document.querySelectorAll('#compare-runs input').forEach(i => { i.checked = runs.includes(i.value); });"
+                + "const first = document.querySelector('#compare-runs input');"
+                + "if (first) first.dispatchEvent(new Event('change'));"
+                + "const base = document.getElementById('compare-with-base'); base.checked = arguments[1];"
+                + "base.dispatchEvent(new Event('change'));", runs, withBaseModels);
+    }
+
+    void pickCurve(String curve) {
+        js("const p = document.getElementById('curve-picker'); p.value = arguments[0];"
+                + "p.dispatchEvent(new Event('change'));", curve);
+    }
+
+    /**
+     * The data of a Chart.js chart, as the page holds it: {labels, datasets: [{label, role, run, epochOffset, data}]}
+     * (role, run and epochOffset are the page's own tags on each line).
+     */
     @SuppressWarnings("unchecked")
     Map<String, Object> chart(String canvasId) {
         return (Map<String, Object>) js("const c = Chart.getChart(arguments[0]);"
-                + "return c ? {labels: c.data.labels, datasets: c.data.datasets.map(d => ({label: d.label, data: d.data}))}"
-                + " : null;", canvasId);
+                + "return c ? {labels: c.data.labels, datasets: c.data.datasets.map(d => ({label: d.label, role: d.role,"
+                + " run: d.run, epochOffset: d.epochOffset, data: d.data}))} : null;", canvasId);
+    }
+
+    /**
+     * The points of the epoch-aligned line tagged (run, role): epoch (as the model's own history numbers it, i.e.
+     * without the line's offset) to plotted accuracy; null when the chart has no such line.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<Integer, Double> epochPoints(Map<String, Object> chart, String run, String role) {
+        List<Object> labels = (List<Object>) chart.get("labels");
+        for (Map<String, Object> d : (List<Map<String, Object>>) chart.get("datasets")) {
+            if (run.equals(d.get("run")) && role.equals(d.get("role"))) {
+                int offset = d.get("epochOffset") == null ? 0 : ((Number) d.get("epochOffset")).intValue();
+                Map<Integer, Double> points = new java.util.TreeMap<>();
+                List<Object> data = (List<Object>) d.get("data");
+                for (int i = 0; i < data.size(); i++) {
+                    if (data.get(i) != null) {
+                        points.put(((Number) labels.get(i)).intValue() - offset, ((Number) data.get(i)).doubleValue());
+                    }
+                }
+                return points;
+            }
+        }
+        return null;
     }
 
     @SuppressWarnings("unchecked")

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
  * The system on one machine: the real broker, trainer-service, transfer-service and the dashboard as
  * processes, and the page in a real browser. The page first shows its empty state; a base training publishes;
  * the transfer starts by itself and trains model 2 beside the baseline; the page's charts plot exactly the
- * runs' metrics; a transfer interrupted by stopping its service completes after a restart, and meanwhile the
- * page says that the service is down.
+ * runs' metrics, and the comparison view's lines each run's REST history; a transfer interrupted by stopping
+ * its service completes after a restart, and meanwhile the page says that the service is down.
  */
 class PipelineIT {
 
@@ -87,6 +87,11 @@ class PipelineIT {
                 .isEqualTo(us.format(status.getLong("summary.trainableParams")));
         assertThat(number(page.js("return document.querySelectorAll('#summary tbody tr').length")))
                 .isEqualTo(status.getList("summary.layers").size());
+
+        // no learning curve was asked for: the figure says how to start one
+        assertThat(page.visible("learning-curve-empty")).isTrue();
+        // the comparison view: the run and its base on one epoch axis, each line the run's REST history
+        DashboardChecks.checkComparison(page, trainer.url(), transfer.url(), List.of(run));
     }
 
     /** Metric names in a Prometheus exposition (the first token of every sample line). */
@@ -205,8 +210,10 @@ class PipelineIT {
             page.screenshot(Path.of("target", "dashboard.png"));
             checkMonitoringQueries(trainer, transfer);
             // the same figures through a Prometheus server's HTTP API
-            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
-                page.openAt(promDashboard.url());
+            // opened once: the page refreshes itself every second, while a reload in each try could read the footer
+            // before the page's first (slower: Prometheus queries) answer has arrived, every time
+            page.openAt(promDashboard.url());
+            await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
                 assertThat(page.text("footer")).contains("Prometheus");
                 checkDashboard(page, trainer, transfer, base, run);
             });

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
@@ -13,6 +14,14 @@ import java.util.stream.Collectors;
 public final class DashboardAssembler {
 
     static final String PREFIX = "featurerelay_";
+    static final String TRANSFER = "transfer";
+    static final String SCRATCH = "scratch";
+    static final String FINE_TUNE = "fine-tune";
+    /** The models of a transfer run: model 2, the from-scratch baseline, model 2 fine-tuned. */
+    static final List<String> TRANSFER_ROLES = List.of(TRANSFER, SCRATCH, FINE_TUNE);
+    /** run_info labels that are not settings: the run's identity, and what a scraper adds. */
+    static final Set<String> NOT_SETTINGS = Set.of("run", "kind", "job", "instance", "pod", "replica", "namespace",
+            "container", "endpoint", "service");
 
     private DashboardAssembler() {
     }
@@ -28,23 +37,39 @@ public final class DashboardAssembler {
             List<MetricSample> samples = entry.getValue();
             MetricSample info = find(samples, "run_info", null);
             String kind = info != null ? info.label("kind") : roleOf(samples);
-            if ("transfer".equals(kind)) {
+            if (TRANSFER.equals(kind)) {
                 transfers.add(new DashboardView.TransferRun(run, info == null ? null : info.label("base_run"),
                         info == null ? null : info.label("target"), info == null ? null : info.label("dataset"),
-                        info == null ? null : info.label("classes"), model(run, "transfer", samples, info),
-                        hasRole(samples, "scratch") ? model(run, "scratch", samples, info) : null));
+                        info == null ? null : info.label("classes"), settings(info),
+                        model(run, TRANSFER, samples, info),
+                        hasRole(samples, SCRATCH) ? model(run, SCRATCH, samples, info) : null,
+                        hasRole(samples, FINE_TUNE) ? model(run, FINE_TUNE, samples, info) : null));
             } else if ("base".equals(kind)) {
                 bases.add(model(run, "base", samples, info));
             }
         }
         bases.sort(Comparator.comparing(DashboardView.ModelRun::run).reversed());
         transfers.sort(Comparator.comparing(DashboardView.TransferRun::run).reversed());
-        return new DashboardView(Instant.now(), reading.source(), reading.sources(), bases, transfers);
+        return new DashboardView(Instant.now(), reading.source(), reading.sources(), bases, transfers,
+                LearningCurveAssembler.assemble(reading.samples()));
     }
 
     private static String roleOf(List<MetricSample> samples) {
         return samples.stream().map(s -> s.label("role")).filter(Objects::nonNull)
-                .anyMatch(r -> r.equals("transfer") || r.equals("scratch")) ? "transfer" : "base";
+                .anyMatch(TRANSFER_ROLES::contains) ? TRANSFER : "base";
+    }
+
+    /** The run's settings, sorted by name (the page orders its rows itself). */
+    private static Map<String, String> settings(MetricSample info) {
+        Map<String, String> settings = new TreeMap<>();
+        if (info != null) {
+            info.labels().forEach((k, v) -> {
+                if (!NOT_SETTINGS.contains(k)) {
+                    settings.put(k, v);
+                }
+            });
+        }
+        return settings;
     }
 
     private static boolean hasRole(List<MetricSample> samples, String role) {

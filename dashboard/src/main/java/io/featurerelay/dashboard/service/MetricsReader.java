@@ -33,7 +33,13 @@ public class MetricsReader {
             "max by (__name__, run, role, epoch) ({__name__=~\"featurerelay_epoch_.+\"})",
             "max by (__name__, run, role) ({__name__=~\"featurerelay_training_.+\"})",
             "max by (__name__, run, role, kind) (featurerelay_model_parameters)",
-            "max by (__name__, run, kind, dataset, classes, base_run, target) (featurerelay_run_info)");
+            "max by (__name__, curve, base_run, role, budget) ({__name__=~\"featurerelay_learning_curve_.+\"})");
+    /**
+     * Read as it is, not aggregated: its labels are the run's settings, and a list of them in {@code by (...)} would
+     * drop every setting a service adds later. The pods' copies are merged by {@link SeriesMerger}, which drops the
+     * labels the scraper added.
+     */
+    static final String RUN_INFO_QUERY = "featurerelay_run_info";
     static final String TRAINER = "trainer-service";
     static final String TRANSFER = "transfer-service";
 
@@ -71,6 +77,7 @@ public class MetricsReader {
                 for (String query : QUERIES) {
                     samples.addAll(queryPrometheus(prometheus, query));
                 }
+                samples.addAll(SeriesMerger.merge(List.of(queryPrometheus(prometheus, RUN_INFO_QUERY))));
                 states.add(new SourceState("prometheus", prometheus.toString(), SourceState.UP, null));
             } catch (IOException | RuntimeException e) {
                 samples.clear();

@@ -16,8 +16,12 @@ import java.util.Set;
  */
 public final class SeriesMerger {
 
-    /** Labels that say which pod a series came from, not what it measures. */
-    static final Set<String> REPLICA_LABELS = Set.of("instance", "pod", "replica");
+    /**
+     * Labels that say which pod a series came from, not what it measures: a service's own {@code replica}, and the
+     * target labels a Prometheus scrape adds (the services export none of these names).
+     */
+    static final Set<String> REPLICA_LABELS = Set.of("instance", "pod", "replica", "job", "namespace", "container",
+            "endpoint", "service");
 
     private SeriesMerger() {
     }
