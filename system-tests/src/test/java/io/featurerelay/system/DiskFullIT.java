@@ -91,8 +91,7 @@ class DiskFullIT {
                 s.execute("CREATE TABLESPACE small_disk LOCATION '" + disk.path() + "'");
                 s.execute("ALTER DATABASE " + SystemDatabase.DATABASE + " SET TABLESPACE small_disk");
             }
-            trainer.start();
-            transfer.start();
+            ScaleOutIT.startAll(trainer, transfer);
 
             // with space: a training and its transfer succeed
             String base = submit(trainer, 1);

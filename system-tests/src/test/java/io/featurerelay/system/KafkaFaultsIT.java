@@ -81,8 +81,7 @@ class KafkaFaultsIT {
                         .with("transfer.targets.default.optimizer", "adam")) {
             proxy.forwardTo(broker.proxiedListenerPort());
             broker.start();
-            trainer.start();
-            transfer.start();
+            ScaleOutIT.startAll(trainer, transfer);
             List<String> bases = new ArrayList<>();
 
             // 1. the duplicate window: appended, acknowledgement lost, trainer SIGKILLed before it hears of it
