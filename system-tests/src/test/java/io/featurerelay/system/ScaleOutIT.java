@@ -77,7 +77,7 @@ class ScaleOutIT {
     }
 
     /** Starts the services side by side: four JVMs one after the other would take minutes on two cores. */
-    private static void startAll(ServiceProcess... services) {
+    static void startAll(ServiceProcess... services) {
         List<CompletableFuture<ServiceProcess>> starting = new ArrayList<>();
         for (ServiceProcess s : services) {
             starting.add(CompletableFuture.supplyAsync(s::start));

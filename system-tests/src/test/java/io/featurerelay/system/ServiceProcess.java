@@ -120,6 +120,14 @@ final class ServiceProcess implements AutoCloseable {
         process = null;
     }
 
+    /** The operating system's id of the running service, for reading its figures from /proc. */
+    long pid() {
+        if (process == null) {
+            throw new IllegalStateException(module + " is not running");
+        }
+        return process.pid();
+    }
+
     /** The HTTP status of /q/health/ready now. */
     int readiness() {
         return RestAssured.given().baseUri(url()).get("/q/health/ready").statusCode();

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
@@ -54,6 +55,22 @@ public final class Database {
             return new StoreUnavailableException("the database is unavailable: " + e.getMessage(), e);
         }
         return new IllegalStateException("database statement failed: " + e.getMessage(), e);
+    }
+
+    /** PostgreSQL's SQLSTATE for "could not extend file ...: No space left on device". */
+    public static final String DISK_FULL = "53100";
+
+    /**
+     * The database's own words when {@code e} or one of its causes is PostgreSQL reporting its disk full, else
+     * empty. Unlike an outage it does not pass by itself: a job that waits for it would only fill the disk again.
+     */
+    public static Optional<String> diskFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && DISK_FULL.equals(sql.getSQLState())) {
+                return Optional.of(String.valueOf(sql.getMessage()));
+            }
+        }
+        return Optional.empty();
     }
 
     /** Whether {@code e} or one of its causes says the database is away. */

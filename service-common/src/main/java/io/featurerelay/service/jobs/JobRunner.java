@@ -189,6 +189,13 @@ public final class JobRunner implements AutoCloseable {
         } catch (Throwable e) {
             if (job.stopping()) {
                 LOG.infof("%s: job %s interrupted by the shutdown (%s); another replica resumes it", name, id, e);
+            } else if (Database.diskFull(e).isPresent()) {
+                // a full disk is no outage: resumed, the job would fail the same way at the same write, until the
+                // takeover limit ended it with a reason that names dead replicas instead of the disk
+                String reason = "the database's disk is full (SQLSTATE " + Database.DISK_FULL + "): "
+                        + Database.diskFull(e).get();
+                LOG.errorf("%s: job %s failed: %s", name, id, reason);
+                end(job, JobState.FAILED, reason);
             } else if (Database.unavailable(e)) {
                 // the job keeps its state: its lease runs out and it resumes from its last checkpoint
                 job.markLost();

@@ -30,6 +30,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private final int port;
     private final int controllerPort;
     private final boolean deleteOnClose;
+    private int proxiedPort;
+    private int proxiedAdvertisedPort;
     private Process process;
     private final Thread killOnExit = new Thread(this::kill, "kafka-broker-kill");
 
@@ -59,6 +61,26 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
+    /**
+     * Adds a second listener on a free port ({@link #proxiedListenerPort()}) that advertises {@code advertisedPort}:
+     * clients bootstrapped at {@code 127.0.0.1:advertisedPort} talk to this broker only through what listens there
+     * (a test's proxy, forwarding to {@link #proxiedListenerPort()}). Call before {@link #start()}.
+     */
+    public synchronized KafkaBrokerProcess withProxiedListener(int advertisedPort) {
+        try {
+            this.proxiedPort = freePort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.proxiedAdvertisedPort = advertisedPort;
+        return this;
+    }
+
+    /** The port of the listener behind the proxy (0 without {@link #withProxiedListener(int)}). */
+    public int proxiedListenerPort() {
+        return proxiedPort;
+    }
+
     public Path dataDir() {
         return dataDir;
     }
@@ -81,6 +103,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                 "-cp", classPath(), LocalKafkaBroker.class.getName(),
                 "--data-dir", dataDir.toString(), "--port", Integer.toString(port),
                 "--controller-port", Integer.toString(controllerPort)));
+        if (proxiedPort != 0) {
+            command.addAll(List.of("--proxied-port", Integer.toString(proxiedPort), "--proxied-advertised-port",
+                    Integer.toString(proxiedAdvertisedPort)));
+        }
         try {
             Files.createDirectories(dataDir);
             process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -173,10 +199,21 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
     }
 
-    private synchronized void kill() {
-        if (process != null) {
-            process.destroyForcibly();
+    /**
+     * SIGKILL, as a crash or an OOM kill would end it: no controlled shutdown, no flush of the logs, so the next
+     * {@link #start()} on the same data directory runs the broker's log recovery.
+     */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
         }
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
     }
 
     private String tail() {

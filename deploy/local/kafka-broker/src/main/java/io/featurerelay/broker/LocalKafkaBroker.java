@@ -24,6 +24,10 @@ import org.apache.kafka.clients.admin.NewTopic;
  *
  * Creates Feature Relay's topics once it is up ({@link #PROJECT_TOPICS}, or {@code --topics}).
  *
+ * <p>{@code --proxied-port N --proxied-advertised-port M} adds a second listener, {@code PROXIED}, on port N that
+ * tells its clients to connect to port M: a client bootstrapped at M then reaches the broker only through
+ * whatever forwards M to N (the system tests' fault-injecting proxy), while every other client uses the first.
+ *
  * <pre>java -cp kafka-broker.jar:lib/* io.featurerelay.broker.LocalKafkaBroker --data-dir DIR --port 9092 --controller-port 9093</pre>
  */
 public final class LocalKafkaBroker {
@@ -49,7 +53,9 @@ public final class LocalKafkaBroker {
         int port = Integer.parseInt(options.getOrDefault("--port", "9092"));
         int controllerPort = Integer.parseInt(options.getOrDefault("--controller-port", "9093"));
         Files.createDirectories(dataDir);
-        Path config = writeConfig(dataDir, port, controllerPort);
+        int proxiedPort = Integer.parseInt(options.getOrDefault("--proxied-port", "0"));
+        int proxiedAdvertisedPort = Integer.parseInt(options.getOrDefault("--proxied-advertised-port", "0"));
+        Path config = writeConfig(dataDir, port, controllerPort, proxiedPort, proxiedAdvertisedPort);
 
         if (!Files.exists(dataDir.resolve("logs").resolve("meta.properties"))) {
             int code = kafka.tools.StorageTool.execute(new String[] {"format", "--config", config.toString(),
@@ -103,14 +109,29 @@ public final class LocalKafkaBroker {
 
     /** server.properties for one node; every setting a single node needs to serve groups and transactions. */
     static Path writeConfig(Path dataDir, int port, int controllerPort) throws IOException {
+        return writeConfig(dataDir, port, controllerPort, 0, 0);
+    }
+
+    /** As {@link #writeConfig(Path, int, int)}, plus the PROXIED listener when {@code proxiedPort} is not 0. */
+    static Path writeConfig(Path dataDir, int port, int controllerPort, int proxiedPort, int proxiedAdvertisedPort)
+            throws IOException {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        String listeners = "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort;
+        String advertised = "PLAINTEXT://127.0.0.1:" + port;
+        String protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT";
+        if (proxiedPort != 0) {
+            // a client learns the broker's address from the listener it asked: those of PROXIED keep using the proxy
+            listeners += ",PROXIED://127.0.0.1:" + proxiedPort;
+            advertised += ",PROXIED://127.0.0.1:" + proxiedAdvertisedPort;
+            protocols += ",PROXIED:PLAINTEXT";
+        }
+        p.put("listeners", listeners);
+        p.put("advertised.listeners", advertised);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("listener.security.protocol.map", protocols);
         p.put("controller.quorum.bootstrap.servers", "127.0.0.1:" + controllerPort);
         p.put("log.dirs", dataDir.resolve("logs").toString());
         p.put("num.partitions", "1");
@@ -155,7 +176,8 @@ public final class LocalKafkaBroker {
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException(
-                        "usage: --data-dir DIR --port N --controller-port N [--topics NAME,NAME (\"\" for none)]");
+                        "usage: --data-dir DIR --port N --controller-port N [--topics NAME,NAME (\"\" for none)]"
+                                + " [--proxied-port N --proxied-advertised-port N]");
             }
             options.put(args[i], args[++i]);
         }
