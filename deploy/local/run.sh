@@ -229,6 +229,11 @@ for role in trainer transfer; do
     (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$secrets/$role.password")
   fi
 done
+# The envelope signing key of this run directory (the services refuse to start without one): the trainer signs
+# with it, the transfer service accepts only envelopes signed with it. Generated once, like the passwords.
+if [ ! -s "$secrets/signing.key" ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"$secrets/signing.key")
+fi
 pg=deploy/local/postgres/target
 start postgres "$logs/postgres.log" java -Xmx64m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
   -cp "$pg/local-postgres.jar:$pg/lib/*" io.featurerelay.postgres.LocalPostgres \
@@ -261,8 +266,8 @@ set -a
 set +a
 bootstrap=-Dkafka.bootstrap.servers=127.0.0.1:$kafka_port
 datasource=-Dquarkus.datasource.jdbc.url=jdbc:postgresql://127.0.0.1:$postgres_port/featurerelay
-# The replica id (featurerelay.replica-id) and the password travel in the environment (the password is not
-# shown by ps). Replica i listens on the service's port + 2i, so that the default ports of both services
+# The replica id (featurerelay.replica-id), the password and the signing key travel in the environment (ps shows
+# neither secret). Replica i listens on the service's port + 2i, so that the default ports of both services
 # interleave (8081, 8083, ... and 8082, 8084, ...); it logs to logs/SERVICE-i.log, and SERVICE.log stays the
 # name of replica 0's log (a link to SERVICE-0.log). Every replica shares the service's state in PostgreSQL.
 replica_log() { # service, index
@@ -275,6 +280,7 @@ trainer_urls=() transfer_urls=() service_pids=() service_names=() service_logs=(
 for ((i = 0; i < trainer_replicas; i++)); do
   port=$((trainer_port + 2 * i))
   QUARKUS_DATASOURCE_PASSWORD=$(cat "$secrets/trainer.password") FEATURERELAY_REPLICA_ID=trainer-$i \
+    TRAINER_SIGNING_KEY=$(cat "$secrets/signing.key") \
     start "$(replica_name trainer-service "$i")" "$(replica_log trainer-service "$i")" \
     java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
     "$datasource" -Dquarkus.datasource.username=trainer \
@@ -288,6 +294,7 @@ link_first_log trainer-service
 for ((i = 0; i < transfer_replicas; i++)); do
   port=$((transfer_port + 2 * i))
   QUARKUS_DATASOURCE_PASSWORD=$(cat "$secrets/transfer.password") FEATURERELAY_REPLICA_ID=transfer-$i \
+    TRANSFER_SIGNING_KEYS=$(cat "$secrets/signing.key") \
     start "$(replica_name transfer-service "$i")" "$(replica_log transfer-service "$i")" \
     java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
     "$datasource" -Dquarkus.datasource.username=transfer \
