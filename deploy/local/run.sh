@@ -5,7 +5,8 @@
 # default experiment (base model on classes 0-4, then model 2 and the from-scratch baseline on 5-9), shows
 # progress, prints the comparison table and the dashboard URL, and keeps everything up until Ctrl-C, which stops
 # every process it started (the services first, then PostgreSQL and Kafka). Logs go to RUN_DIR/logs (default
-# run/logs); broker and database data stay in RUN_DIR, so that a second run reuses them.
+# run/logs); broker and database data stay in RUN_DIR, so that a second run reuses them. Where Debian's prometheus
+# is installed, a Prometheus scrapes every replica and the dashboard reads its figures from it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,11 +15,11 @@ cd "$repo"
 default_data_dir=/usr/share/datasets/fashion-mnist
 data_dir=$default_data_dir
 epochs=5 batch_size=128 optimizer=adadelta
-kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080
+kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080 prometheus_port=9090
 # 5433, not PostgreSQL's 5432: a system PostgreSQL (Debian's cluster "main") may well hold that one
 postgres_port=5433
 trainer_replicas=1 transfer_replicas=1
-run_dir=run build=1 stay=1
+run_dir=run build=1 stay=1 prometheus=1
 
 usage() {
   cat <<EOF
@@ -30,6 +31,7 @@ usage: deploy/local/run.sh [options]
   --kafka-port N          (default 9092)      --controller-port N   (default 9093)
   --trainer-port N        (default 8081)      --transfer-port N     (default 8082)
   --dashboard-port N      (default 8080)      --postgres-port N     (default 5433)
+  --prometheus-port N     (default 9090)      --no-prometheus       the dashboard reads the services itself
   --trainer-replicas N    trainer-service processes, replica i on --trainer-port + 2i (default 1)
   --transfer-replicas N   transfer-service processes, replica i on --transfer-port + 2i (default 1)
   --run-dir DIR           broker and database data, passwords and logs (default run)
@@ -50,6 +52,8 @@ while [ $# -gt 0 ]; do
     --transfer-port) transfer_port=$2; shift 2 ;;
     --dashboard-port) dashboard_port=$2; shift 2 ;;
     --postgres-port) postgres_port=$2; shift 2 ;;
+    --prometheus-port) prometheus_port=$2; shift 2 ;;
+    --no-prometheus) prometheus=0; shift ;;
     --trainer-replicas) trainer_replicas=$2; shift 2 ;;
     --transfer-replicas) transfer_replicas=$2; shift 2 ;;
     --run-dir) run_dir=$2; shift 2 ;;
@@ -60,7 +64,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 for n in "$epochs" "$batch_size" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port" \
-  "$postgres_port" "$trainer_replicas" "$transfer_replicas"; do
+  "$postgres_port" "$prometheus_port" "$trainer_replicas" "$transfer_replicas"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done
 for n in "$trainer_replicas" "$transfer_replicas"; do
@@ -109,6 +113,14 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && [ -z "${FEATURE
   fi
 fi
 
+# --- Prometheus (Debian's prometheus package), optional -----------------------------------------------------
+# With it the dashboard reads its figures from a real Prometheus that scrapes every replica, as on Kubernetes;
+# without it, from the services' /q/metrics directly.
+if [ "$prometheus" = 1 ] && ! command -v prometheus >/dev/null; then
+  echo "Prometheus is not installed (sudo apt-get install -y prometheus): the dashboard reads the services directly"
+  prometheus=0
+fi
+
 # --- the build ----------------------------------------------------------------------------------------------
 mkdir -p "$run_dir/logs"
 run_dir=$(cd "$run_dir" && pwd)
@@ -141,6 +153,9 @@ replica_name() { # service, index
 }
 entries=("kafka:$kafka_port:--kafka-port" "kafka controller:$controller_port:--controller-port"
   "postgres:$postgres_port:--postgres-port" "dashboard:$dashboard_port:--dashboard-port")
+if [ "$prometheus" = 1 ]; then
+  entries+=("prometheus:$prometheus_port:--prometheus-port")
+fi
 for ((i = 0; i < trainer_replicas; i++)); do
   entries+=("$(replica_name trainer-service "$i"):$((trainer_port + 2 * i)):--trainer-port")
 done
@@ -308,9 +323,23 @@ for ((i = 0; i < transfer_replicas; i++)); do
 done
 link_first_log transfer-service
 join_urls() { local IFS=,; echo "$*"; }
+dashboard_prometheus=()
+if [ "$prometheus" = 1 ]; then
+  # the project's scrape configuration, with this run's replicas as the targets of each service
+  targets() { local t=() u; for u in "$@"; do t+=("'${u#http://}'"); done; local IFS=,; echo "${t[*]}"; }
+  mkdir -p "$run_dir/prometheus"
+  sed -e "s|\['127.0.0.1:8081'\]|[$(targets "${trainer_urls[@]}")]|" \
+    -e "s|\['127.0.0.1:8082'\]|[$(targets "${transfer_urls[@]}")]|" \
+    deploy/monitoring/prometheus.yml >"$run_dir/prometheus/prometheus.yml"
+  start prometheus "$logs/prometheus.log" prometheus --config.file="$run_dir/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$run_dir/prometheus/data" --web.listen-address="127.0.0.1:$prometheus_port"
+  prometheus_pid=$!
+  dashboard_prometheus=(-Ddashboard.prometheus-url="http://127.0.0.1:$prometheus_port")
+fi
 start dashboard "$logs/dashboard.log" java -Xmx256m -Dquarkus.http.port="$dashboard_port" \
   -Ddashboard.trainer-url="$(join_urls "${trainer_urls[@]}")" \
   -Ddashboard.transfer-url="$(join_urls "${transfer_urls[@]}")" \
+  "${dashboard_prometheus[@]}" \
   -jar dashboard/target/quarkus-app/quarkus-run.jar
 dashboard_pid=$!
 for ((i = 0; i < ${#service_pids[@]}; i++)); do
@@ -318,6 +347,10 @@ for ((i = 0; i < ${#service_pids[@]}; i++)); do
   await_ready "${service_names[$i]}" "${url%%/api/*}/q/health/ready" "${service_pids[$i]}" "${service_logs[$i]}"
   printf '%-19s %s\n' "${service_names[$i]}" "$url"
 done
+if [ "$prometheus" = 1 ]; then
+  await_ready prometheus "http://127.0.0.1:$prometheus_port/-/ready" "$prometheus_pid" "$logs/prometheus.log"
+  echo "Prometheus          http://127.0.0.1:$prometheus_port/"
+fi
 await_ready dashboard "http://127.0.0.1:$dashboard_port/q/health/ready" "$dashboard_pid" "$logs/dashboard.log"
 echo "dashboard           http://localhost:$dashboard_port/"
 echo "logs                $logs"
