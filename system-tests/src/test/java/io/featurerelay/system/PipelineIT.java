@@ -33,7 +33,8 @@ class PipelineIT {
 
     static final String SAMPLE = Path.of("../learning-core/src/test/resources/fashion-mnist-sample").toAbsolutePath()
             .normalize().toString();
-    static final String KEY = "system-test-key";
+    /** The envelope signing key of the system tests (the services refuse fewer than 16 bytes). */
+    static final String KEY = "system-test-signing-key";
 
     static JsonPath json(String url) {
         return given().get(url).then().statusCode(200).extract().jsonPath();
