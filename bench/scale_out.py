@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -235,6 +236,11 @@ class System:
                  name=name, p=p)
         log("Kafka broker        127.0.0.1:%d" % self.kafka_port)
 
+    def signing_key(self):
+        if not getattr(self, "_signing_key", None):
+            self._signing_key = secrets.token_urlsafe(32)
+        return self._signing_key
+
     def service_command(self, role, port, replica, jar, extra):
         props = {
             "quarkus.http.port": port,
@@ -247,6 +253,9 @@ class System:
         props.update(extra)
         env = dict(os.environ)
         env["QUARKUS_DATASOURCE_PASSWORD"] = self.password(role)
+        # the services refuse to start without a signing key (featurerelay.allow-unsigned is for nothing
+        # measured here): one key for this run, in the environment so that ps does not show it
+        env["TRAINER_SIGNING_KEY" if role == "trainer" else "TRANSFER_SIGNING_KEYS"] = self.signing_key()
         return ["java"] + SERVICE_JVM + ["-D%s=%s" % kv for kv in props.items()] + ["-jar", jar], env
 
     def start_trainer(self):

@@ -5,7 +5,8 @@
 # default experiment (base model on classes 0-4, then model 2 and the from-scratch baseline on 5-9), shows
 # progress, prints the comparison table and the dashboard URL, and keeps everything up until Ctrl-C, which stops
 # every process it started (the services first, then PostgreSQL and Kafka). Logs go to RUN_DIR/logs (default
-# run/logs); broker and database data stay in RUN_DIR, so that a second run reuses them.
+# run/logs); broker and database data stay in RUN_DIR, so that a second run reuses them. Where Debian's prometheus
+# is installed, a Prometheus scrapes every replica and the dashboard reads its figures from it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,11 +17,11 @@ dataset=fashion-mnist data_dir=
 epochs=5 batch_size=128 optimizer=adadelta
 # fine-tuning is off in the service's configuration and on in this experiment: one epoch after model 2's
 fine_tune_epochs=1 learning_curve=0
-kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080
+kafka_port=9092 controller_port=9093 trainer_port=8081 transfer_port=8082 dashboard_port=8080 prometheus_port=9090
 # 5433, not PostgreSQL's 5432: a system PostgreSQL (Debian's cluster "main") may well hold that one
 postgres_port=5433
 trainer_replicas=1 transfer_replicas=1
-run_dir=run build=1 stay=1
+run_dir=run build=1 stay=1 prometheus=1
 
 usage() {
   cat <<EOF
@@ -36,6 +37,7 @@ usage: deploy/local/run.sh [options]
   --kafka-port N          (default 9092)      --controller-port N   (default 9093)
   --trainer-port N        (default 8081)      --transfer-port N     (default 8082)
   --dashboard-port N      (default 8080)      --postgres-port N     (default 5433)
+  --prometheus-port N     (default 9090)      --no-prometheus       the dashboard reads the services itself
   --trainer-replicas N    trainer-service processes, replica i on --trainer-port + 2i (default 1)
   --transfer-replicas N   transfer-service processes, replica i on --transfer-port + 2i (default 1)
   --run-dir DIR           broker and database data, passwords and logs (default run)
@@ -59,6 +61,8 @@ while [ $# -gt 0 ]; do
     --transfer-port) transfer_port=$2; shift 2 ;;
     --dashboard-port) dashboard_port=$2; shift 2 ;;
     --postgres-port) postgres_port=$2; shift 2 ;;
+    --prometheus-port) prometheus_port=$2; shift 2 ;;
+    --no-prometheus) prometheus=0; shift ;;
     --trainer-replicas) trainer_replicas=$2; shift 2 ;;
     --transfer-replicas) transfer_replicas=$2; shift 2 ;;
     --run-dir) run_dir=$2; shift 2 ;;
@@ -68,8 +72,8 @@ while [ $# -gt 0 ]; do
     *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
 done
-for n in "$epochs" "$batch_size" "$fine_tune_epochs" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" "$dashboard_port" \
-  "$postgres_port" "$trainer_replicas" "$transfer_replicas"; do
+for n in "$epochs" "$batch_size" "$fine_tune_epochs" "$kafka_port" "$controller_port" "$trainer_port" "$transfer_port" \
+  "$dashboard_port" "$postgres_port" "$prometheus_port" "$trainer_replicas" "$transfer_replicas"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done
 for n in "$trainer_replicas" "$transfer_replicas"; do
@@ -127,6 +131,14 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && [ -z "${FEATURE
   fi
 fi
 
+# --- Prometheus (Debian's prometheus package), optional -----------------------------------------------------
+# With it the dashboard reads its figures from a real Prometheus that scrapes every replica, as on Kubernetes;
+# without it, from the services' /q/metrics directly.
+if [ "$prometheus" = 1 ] && ! command -v prometheus >/dev/null; then
+  echo "Prometheus is not installed (sudo apt-get install -y prometheus): the dashboard reads the services directly"
+  prometheus=0
+fi
+
 # --- the build ----------------------------------------------------------------------------------------------
 mkdir -p "$run_dir/logs"
 run_dir=$(cd "$run_dir" && pwd)
@@ -159,6 +171,9 @@ replica_name() { # service, index
 }
 entries=("kafka:$kafka_port:--kafka-port" "kafka controller:$controller_port:--controller-port"
   "postgres:$postgres_port:--postgres-port" "dashboard:$dashboard_port:--dashboard-port")
+if [ "$prometheus" = 1 ]; then
+  entries+=("prometheus:$prometheus_port:--prometheus-port")
+fi
 for ((i = 0; i < trainer_replicas; i++)); do
   entries+=("$(replica_name trainer-service "$i"):$((trainer_port + 2 * i)):--trainer-port")
 done
@@ -247,6 +262,11 @@ for role in trainer transfer; do
     (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$secrets/$role.password")
   fi
 done
+# The envelope signing key of this run directory (the services refuse to start without one): the trainer signs
+# with it, the transfer service accepts only envelopes signed with it. Generated once, like the passwords.
+if [ ! -s "$secrets/signing.key" ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"$secrets/signing.key")
+fi
 pg=deploy/local/postgres/target
 start postgres "$logs/postgres.log" java -Xmx64m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
   -cp "$pg/local-postgres.jar:$pg/lib/*" io.featurerelay.postgres.LocalPostgres \
@@ -279,8 +299,8 @@ set -a
 set +a
 bootstrap=-Dkafka.bootstrap.servers=127.0.0.1:$kafka_port
 datasource=-Dquarkus.datasource.jdbc.url=jdbc:postgresql://127.0.0.1:$postgres_port/featurerelay
-# The replica id (featurerelay.replica-id) and the password travel in the environment (the password is not
-# shown by ps). Replica i listens on the service's port + 2i, so that the default ports of both services
+# The replica id (featurerelay.replica-id), the password and the signing key travel in the environment (ps shows
+# neither secret). Replica i listens on the service's port + 2i, so that the default ports of both services
 # interleave (8081, 8083, ... and 8082, 8084, ...); it logs to logs/SERVICE-i.log, and SERVICE.log stays the
 # name of replica 0's log (a link to SERVICE-0.log). Every replica shares the service's state in PostgreSQL.
 replica_log() { # service, index
@@ -293,6 +313,7 @@ trainer_urls=() transfer_urls=() service_pids=() service_names=() service_logs=(
 for ((i = 0; i < trainer_replicas; i++)); do
   port=$((trainer_port + 2 * i))
   QUARKUS_DATASOURCE_PASSWORD=$(cat "$secrets/trainer.password") FEATURERELAY_REPLICA_ID=trainer-$i \
+    TRAINER_SIGNING_KEY=$(cat "$secrets/signing.key") \
     start "$(replica_name trainer-service "$i")" "$(replica_log trainer-service "$i")" \
     java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
     "$datasource" -Dquarkus.datasource.username=trainer \
@@ -306,6 +327,7 @@ link_first_log trainer-service
 for ((i = 0; i < transfer_replicas; i++)); do
   port=$((transfer_port + 2 * i))
   QUARKUS_DATASOURCE_PASSWORD=$(cat "$secrets/transfer.password") FEATURERELAY_REPLICA_ID=transfer-$i \
+    TRANSFER_SIGNING_KEYS=$(cat "$secrets/signing.key") \
     start "$(replica_name transfer-service "$i")" "$(replica_log transfer-service "$i")" \
     java "${ml[@]}" "$bootstrap" -Dquarkus.http.port="$port" \
     "$datasource" -Dquarkus.datasource.username=transfer \
@@ -319,9 +341,23 @@ for ((i = 0; i < transfer_replicas; i++)); do
 done
 link_first_log transfer-service
 join_urls() { local IFS=,; echo "$*"; }
+dashboard_prometheus=()
+if [ "$prometheus" = 1 ]; then
+  # the project's scrape configuration, with this run's replicas as the targets of each service
+  targets() { local t=() u; for u in "$@"; do t+=("'${u#http://}'"); done; local IFS=,; echo "${t[*]}"; }
+  mkdir -p "$run_dir/prometheus"
+  sed -e "s|\['127.0.0.1:8081'\]|[$(targets "${trainer_urls[@]}")]|" \
+    -e "s|\['127.0.0.1:8082'\]|[$(targets "${transfer_urls[@]}")]|" \
+    deploy/monitoring/prometheus.yml >"$run_dir/prometheus/prometheus.yml"
+  start prometheus "$logs/prometheus.log" prometheus --config.file="$run_dir/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$run_dir/prometheus/data" --web.listen-address="127.0.0.1:$prometheus_port"
+  prometheus_pid=$!
+  dashboard_prometheus=(-Ddashboard.prometheus-url="http://127.0.0.1:$prometheus_port")
+fi
 start dashboard "$logs/dashboard.log" java -Xmx256m -Dquarkus.http.port="$dashboard_port" \
   -Ddashboard.trainer-url="$(join_urls "${trainer_urls[@]}")" \
   -Ddashboard.transfer-url="$(join_urls "${transfer_urls[@]}")" \
+  "${dashboard_prometheus[@]}" \
   -jar dashboard/target/quarkus-app/quarkus-run.jar
 dashboard_pid=$!
 for ((i = 0; i < ${#service_pids[@]}; i++)); do
@@ -329,6 +365,10 @@ for ((i = 0; i < ${#service_pids[@]}; i++)); do
   await_ready "${service_names[$i]}" "${url%%/api/*}/q/health/ready" "${service_pids[$i]}" "${service_logs[$i]}"
   printf '%-19s %s\n' "${service_names[$i]}" "$url"
 done
+if [ "$prometheus" = 1 ]; then
+  await_ready prometheus "http://127.0.0.1:$prometheus_port/-/ready" "$prometheus_pid" "$logs/prometheus.log"
+  echo "Prometheus          http://127.0.0.1:$prometheus_port/"
+fi
 await_ready dashboard "http://127.0.0.1:$dashboard_port/q/health/ready" "$dashboard_pid" "$logs/dashboard.log"
 echo "dashboard           http://localhost:$dashboard_port/"
 echo "logs                $logs"

@@ -97,10 +97,29 @@ class KubernetesManifestsTest {
         return names;
     }
 
-    /** What a cluster gets: the base alone, the two overlays, and the base with the optional components. */
+    /**
+     * What a cluster gets: the three overlays, and the base with the optional components (its Secrets, the HPA
+     * instead of KEDA, backups, monitoring).
+     */
     static Stream<String> variants() {
-        return Stream.of("base", "overlays/single-node", "overlays/kafka-sasl-ssl",
-                "base+components/hpa+components/scheduled-backup");
+        return Stream.of("overlays/single-node", "overlays/production", "overlays/kafka-sasl-ssl",
+                "base+components/secrets+components/hpa+components/scheduled-backup+components/monitoring");
+    }
+
+    /** Environment that the native libraries and the image's entry point read, not the service. */
+    static final Set<String> RUNTIME_ENV = Set.of("JAVA_OPTS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS");
+
+    /** A Secret's values, from data (what kustomize's secretGenerator writes, base64) or stringData. */
+    static Map<String, String> secretData(Secret secret) {
+        Map<String, String> values = new java.util.HashMap<>();
+        if (secret.getData() != null) {
+            secret.getData().forEach((k, v) -> values.put(k, new String(java.util.Base64.getDecoder().decode(v),
+                    java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        if (secret.getStringData() != null) {
+            values.putAll(secret.getStringData());
+        }
+        return values;
     }
 
     @ParameterizedTest
@@ -179,6 +198,10 @@ class KubernetesManifestsTest {
             for (EnvVar env : c.getEnv()) {
                 if (env.getName().startsWith("KAFKA_") && !module.equals("dashboard")) {
                     assertKafkaClientProperty(env.getName());
+                } else if (env.getName().endsWith("_NUM_THREADS")) {
+                    // the container's CPUs (the request), not the node's
+                    assertThat(RUNTIME_ENV).contains(env.getName());
+                    assertThat(env.getValueFrom().getResourceFieldRef().getResource()).isEqualTo("requests.cpu");
                 } else if (!env.getName().equals("JAVA_OPTS")) {
                     assertKnownEnv(module, env.getName(), known, accessors);
                 } else {
@@ -200,7 +223,7 @@ class KubernetesManifestsTest {
                         assertThat(ref.getKey()).isIn("sasl.jaas.config", "password");
                     } else {
                         assertThat(secrets).as("Secret " + ref.getName()).containsKey(ref.getName());
-                        assertThat(secrets.get(ref.getName()).getStringData()).containsKey(ref.getKey());
+                        assertThat(secretData(secrets.get(ref.getName()))).containsKey(ref.getKey());
                     }
                 }
             }
@@ -213,16 +236,24 @@ class KubernetesManifestsTest {
                     assertThat(v.getSecret().getSecretName()).as("volume " + v.getName()).isNotBlank();
                     continue;
                 }
+                if (v.getEmptyDir() != null) {
+                    // a pod's scratch space counts against the node's disk: always bounded
+                    assertThat(v.getEmptyDir().getSizeLimit()).as("sizeLimit of emptyDir " + v.getName()).isNotNull();
+                    continue;
+                }
                 assertThat(claims).as("PVC " + v.getPersistentVolumeClaim().getClaimName())
                         .contains(v.getPersistentVolumeClaim().getClaimName());
             }
             c.getVolumeMounts().forEach(m -> assertThat(volumes).contains(m.getName()));
         }
 
-        // Kafka: KRaft with node pools, topics for every channel the services declare
+        // Kafka: Strimzi 1.x's API only (the typed classes report their own version, so the rendering is read)
+        assertThat(Manifests.renderYaml(variant)).contains("apiVersion: " + Manifests.STRIMZI + "\n")
+                .doesNotContain("kafka.strimzi.io/v1beta2");
+        // KRaft with node pools, topics for every channel the services declare
         assertThat(of(objects, Kafka.class)).singleElement().satisfies(k -> {
-            assertThat(k.getMetadata().getAnnotations()).containsEntry("strimzi.io/kraft", "enabled")
-                    .containsEntry("strimzi.io/node-pools", "enabled");
+            // Strimzi 1.x: KRaft and node pools always; the old opt-in annotations are ignored, so none is set
+            assertThat(k.getMetadata().getAnnotations()).as("Kafka annotations").isNullOrEmpty();
             assertThat(k.getSpec().getKafka().getConfig()).containsEntry("message.max.bytes", 10485760);
         });
         assertThat(of(objects, KafkaNodePool.class)).singleElement()
@@ -262,12 +293,24 @@ class KubernetesManifestsTest {
             });
         }
 
-        assertThat(of(objects, PodMonitor.class)).singleElement().satisfies(m -> assertThat(
-                m.getSpec().getPodMetricsEndpoints().get(0).getPath()).isEqualTo("/q/metrics"));
-        assertThat(of(objects, PrometheusRule.class)).singleElement()
-                .satisfies(r -> assertThat(r.getSpec().getGroups().get(0).getRules()).hasSizeGreaterThanOrEqualTo(3));
-        assertThat(configMaps.get("feature-relay-grafana-dashboard").getMetadata().getLabels())
-                .containsEntry("grafana_dashboard", "1");
+        // monitoring is a component: on in production (and what builds on it), off on a single node
+        boolean monitoring = !variant.equals("overlays/single-node");
+        assertThat(of(objects, PodMonitor.class)).as("PodMonitors").hasSize(monitoring ? 2 : 0);
+        of(objects, PodMonitor.class).stream().filter(m -> m.getMetadata().getName().equals("feature-relay"))
+                .forEach(m -> assertThat(m.getSpec().getPodMetricsEndpoints().get(0).getPath()).isEqualTo("/q/metrics"));
+        assertThat(of(objects, PrometheusRule.class)).hasSize(monitoring ? 1 : 0).allSatisfy(r -> assertThat(
+                r.getSpec().getGroups().get(0).getRules()).hasSizeGreaterThanOrEqualTo(3));
+        if (monitoring) {
+            assertThat(configMaps.get("feature-relay-grafana-dashboard").getMetadata().getLabels())
+                    .containsEntry("grafana_dashboard", "1");
+        }
+        if (variant.startsWith("overlays/production") || variant.equals("overlays/kafka-sasl-ssl")) {
+            // kube-prometheus-stack's default podMonitorSelector and ruleSelector
+            of(objects, PodMonitor.class).forEach(m -> assertThat(m.getMetadata().getLabels()).containsKey("release"));
+            of(objects, PrometheusRule.class).forEach(r -> assertThat(r.getMetadata().getLabels())
+                    .containsKey("release"));
+            assertThat(configMaps.get("dashboard-config").getData()).containsKey("DASHBOARD_PROMETHEUS_URL");
+        }
     }
 
     /**
@@ -405,11 +448,11 @@ class KubernetesManifestsTest {
             Secret secret = secrets.get(user.getName());
             assertThat(secret).as("Secret " + user.getName()).isNotNull();
             assertThat(secret.getType()).isEqualTo("kubernetes.io/basic-auth");
-            assertThat(secret.getStringData()).containsKeys(user.getKey(), password.getKey());
+            assertThat(secretData(secret)).containsKeys(user.getKey(), password.getKey());
             // CloudNativePG reads a role's password Secret as username and password
             assertThat(user.getKey()).isEqualTo("username");
             assertThat(password.getKey()).isEqualTo("password");
-            String username = secret.getStringData().get("username");
+            String username = secretData(secret).get("username");
             assertThat(usernames.add(username)).as("a role of its own for " + service).isTrue();
             assertThat(roles).as("managed role " + username).filteredOn(r -> username.equals(r.get("name")))
                     .singleElement().satisfies(r -> {
@@ -442,7 +485,7 @@ class KubernetesManifestsTest {
                     assertThat((String) meta.get("host")).startsWith(clusterName + "-rw");
                     assertThat(meta.get("dbName")).isEqualTo(database);
                     assertThat(meta.get("userName"))
-                            .isEqualTo(secrets.get(roleSecrets.get(service)).getStringData().get("username"));
+                            .isEqualTo(secretData(secrets.get(roleSecrets.get(service))).get("username"));
                     assertThat(Double.parseDouble((String) meta.get("targetQueryValue"))).isPositive();
                     GenericKubernetesResource auth = authentications.get(
                             GenericKubernetesResource.<String>get(trigger, "authenticationRef", "name"));
@@ -451,7 +494,7 @@ class KubernetesManifestsTest {
                     assertThat(refs).filteredOn(r -> "password".equals(r.get("parameter"))).singleElement()
                             .satisfies(r -> {
                                 assertThat(r.get("name")).isEqualTo(roleSecrets.get(service));
-                                assertThat(secrets.get(roleSecrets.get(service)).getStringData())
+                                assertThat(secretData(secrets.get(roleSecrets.get(service))))
                                         .containsKey((String) r.get("key"));
                             });
                 } else {
@@ -489,10 +532,9 @@ class KubernetesManifestsTest {
      */
     @org.junit.jupiter.api.Test
     void monitoringAggregatesAcrossPods() throws Exception {
-        List<HasMetadata> objects = Manifests.render("base");
+        List<HasMetadata> objects = Manifests.render("overlays/production");
         List<String> queries = new java.util.ArrayList<>();
-        var grafana = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                Manifests.REPO.resolve("deploy/k8s/base/grafana/feature-relay.json").toFile());
+        var grafana = new com.fasterxml.jackson.databind.ObjectMapper().readTree(GRAFANA.toFile());
         grafana.path("panels").forEach(p -> p.path("targets").forEach(t -> queries.add(t.path("expr").asText())));
         of(objects, PrometheusRule.class).stream().flatMap(r -> r.getSpec().getGroups().stream())
                 .flatMap(g -> g.getRules().stream()).forEach(rule -> queries.add(rule.getExpr().getStrVal()));
@@ -500,7 +542,9 @@ class KubernetesManifestsTest {
         for (String query : queries) {
             if (query.contains("featurerelay_epoch_")) {
                 perEpoch++;
-                assertThat(query).as("per-epoch query").startsWith("max by (run, role, epoch) (");
+                // innermost: one value per epoch over pods; a per-run figure may take the best epoch of that
+                assertThat(query).as("per-epoch query").containsPattern("^(max by \\(run, role\\) \\()?"
+                        + "max by \\(run, role, epoch\\) \\(featurerelay_epoch_");
             }
             if (query.matches(".*featurerelay_(training|model)_.*")) {
                 assertThat(query).as("per-run query").containsPattern("^max by \\(run, role(, kind)?\\) \\(");
@@ -514,7 +558,8 @@ class KubernetesManifestsTest {
         assertThat(perEpoch).isGreaterThanOrEqualTo(2);
 
         // the label the aggregations group by
-        assertThat(of(objects, PodMonitor.class)).singleElement().satisfies(m -> assertThat(
+        assertThat(of(objects, PodMonitor.class)).filteredOn(m -> m.getMetadata().getName().equals("feature-relay"))
+                .singleElement().satisfies(m -> assertThat(
                 m.getSpec().getPodMetricsEndpoints().get(0).getRelabelings()).anySatisfy(r -> {
                     assertThat(r.getSourceLabels()).containsExactly("__meta_kubernetes_pod_label_app_kubernetes_io_name");
                     assertThat(r.getTargetLabel()).isEqualTo("service");
@@ -524,6 +569,9 @@ class KubernetesManifestsTest {
         String prometheus = Files.readString(Manifests.REPO.resolve("deploy/monitoring/prometheus.yml"));
         SCALED.forEach(service -> assertThat(prometheus).contains("service: " + service));
     }
+
+    /** The Grafana dashboard, part of components/monitoring. */
+    static final Path GRAFANA = Manifests.REPO.resolve("deploy/k8s/components/monitoring/grafana/feature-relay.json");
 
     /** The two services that run as several replicas. */
     static final List<String> SCALED = List.of("trainer-service", "transfer-service");

@@ -33,7 +33,8 @@ class PipelineIT {
 
     static final String SAMPLE = Path.of("../learning-core/src/test/resources/fashion-mnist-sample").toAbsolutePath()
             .normalize().toString();
-    static final String KEY = "system-test-key";
+    /** The envelope signing key of the system tests (the services refuse fewer than 16 bytes). */
+    static final String KEY = "system-test-signing-key";
 
     static JsonPath json(String url) {
         return given().get(url).then().statusCode(200).extract().jsonPath();
@@ -108,16 +109,21 @@ class PipelineIT {
         return names;
     }
 
+    /** Series the queries name that this pipeline does not make: Kafka Exporter's, the learning curves'. */
+    private static final java.util.Set<String> NOT_FROM_THIS_PIPELINE = java.util.Set.of("kafka_consumergroup_lag",
+            "kafka_brokers", "featurerelay_learning_curve_accuracy", "featurerelay_learning_curve_seconds",
+            "featurerelay_learning_curve_images_per_class");
+
     /** Every metric the Grafana dashboard and the alert rules query is one the services export. */
     private static void checkMonitoringQueries(ServiceProcess trainer, ServiceProcess transfer) throws Exception {
         java.util.Set<String> exported = exportedNames(trainer, transfer);
         List<String> queries = new java.util.ArrayList<>();
         var grafana = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                Manifests.REPO.resolve("deploy/k8s/base/grafana/feature-relay.json").toFile());
+                KubernetesManifestsTest.GRAFANA.toFile());
         assertThat(grafana.path("panels").size()).isGreaterThanOrEqualTo(8);
         grafana.path("panels").forEach(p -> p.path("targets").forEach(t -> queries.add(t.path("expr").asText())));
         grafana.path("templating").path("list").forEach(v -> queries.add(v.path("query").path("query").asText("")));
-        Manifests.render("base").stream()
+        Manifests.render("overlays/production").stream()
                 .filter(io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule.class::isInstance)
                 .map(io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule.class::cast)
                 .flatMap(r -> r.getSpec().getGroups().stream()).flatMap(g -> g.getRules().stream())
@@ -129,6 +135,13 @@ class PipelineIT {
             var m = metric.matcher(query);
             while (m.find()) {
                 named++;
+                if (m.group(1).startsWith("kafka_consumergroup_") || m.group(1).equals("kafka_brokers")
+                        || m.group(1).startsWith("featurerelay_learning_curve_")) {
+                    // Kafka Exporter's (not a service's), and the learning curves' series, which appear as a curve's
+                    // points finish (this pipeline runs none): named as that exporter and the metric contract do
+                    assertThat(m.group(1)).isIn(NOT_FROM_THIS_PIPELINE);
+                    continue;
+                }
                 assertThat(exported).as("metric " + m.group(1) + " of query " + query).contains(m.group(1));
             }
         }

@@ -27,7 +27,7 @@ class RunCommandIT {
     static final String SAMPLE = REPO.resolve("learning-core/src/test/resources/fashion-mnist-sample").toString();
 
     private final int[] ports = {ServiceProcess.freePort(), ServiceProcess.freePort(), ServiceProcess.freePort(),
-        ServiceProcess.freePort(), ServiceProcess.freePort(), ServiceProcess.freePort()};
+        ServiceProcess.freePort(), ServiceProcess.freePort(), ServiceProcess.freePort(), ServiceProcess.freePort()};
 
     private List<String> command(Path runDir, String... extra) {
         // SIGINT back to its default first: a shell started with it ignored (as every command started in the
@@ -37,7 +37,7 @@ class RunCommandIT {
                 "--no-build", "--data-dir", SAMPLE, "--epochs", "1", "--batch-size", "32", "--optimizer", "adam",
                 "--kafka-port", "" + ports[0], "--controller-port", "" + ports[1], "--trainer-port", "" + ports[2],
                 "--transfer-port", "" + ports[3], "--dashboard-port", "" + ports[4], "--postgres-port", "" + ports[5],
-                "--run-dir", runDir.toString()));
+                "--prometheus-port", "" + ports[6], "--run-dir", runDir.toString()));
         c.addAll(List.of(extra));
         return c;
     }
@@ -85,6 +85,15 @@ class RunCommandIT {
         String serverLog = Files.readString(runDir.resolve("logs/postgres-server.log"));
         assertThat(serverLog).contains("database system was shut down at");
         assertThat(serverLog.split("creating configuration files", -1)).hasSize(2);
+        // Debian's Prometheus (which .ci/run installs) scrapes the run's replicas; the dashboard reads it
+        assertThat(out).contains("Prometheus          http://127.0.0.1:" + ports[6] + "/");
+        assertThat(Files.readString(runDir.resolve("prometheus/prometheus.yml"))).contains("127.0.0.1:" + ports[2])
+                .contains("127.0.0.1:" + ports[3]);
+        // the signing key of this run directory, made once and kept private
+        assertThat(Files.readString(runDir.resolve("secrets/signing.key")).strip()).hasSizeGreaterThanOrEqualTo(40);
+        assertThat(Files.getPosixFilePermissions(runDir.resolve("secrets/signing.key")))
+                .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
         assertThat(out).contains("dashboard           http://localhost:" + ports[4])
                 .contains("epoch  | base acc (time)        | transfer acc (time)    | scratch acc (time)     "
                         + "| fine-tune acc (time)")

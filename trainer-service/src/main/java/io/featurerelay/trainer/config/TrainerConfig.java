@@ -44,7 +44,10 @@ public interface TrainerConfig {
     /** Hyper-parameters of a request that leaves them out. */
     Defaults defaults();
 
-    /** HMAC-SHA256 key signing every envelope; absent: envelopes go unsigned. */
+    /**
+     * HMAC-SHA256 key signing every envelope, at least 16 bytes. Absent: the service does not start, unless
+     * {@code featurerelay.allow-unsigned=true} lets it publish unsigned envelopes.
+     */
     Optional<String> signingKey();
 
     /** Jobs that train at the same time on each replica. */

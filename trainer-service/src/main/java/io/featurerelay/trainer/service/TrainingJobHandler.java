@@ -24,7 +24,6 @@ import io.featurerelay.service.jobs.RunningJob;
 import io.featurerelay.service.messaging.FeatureWeightsTopic;
 import io.featurerelay.service.metrics.RunMetrics;
 import io.featurerelay.trainer.config.TrainerConfig;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -46,14 +45,17 @@ final class TrainingJobHandler implements JobHandler {
 
     private final TrainerConfig config;
     private final RunMetrics runMetrics;
+    /** HMAC key of the envelopes; null: unsigned (featurerelay.allow-unsigned). */
+    private final byte[] signingKey;
     private final NetworkFactory factory = NetworkFactory.standard();
     private final FeatureWeightsCodec codec = new FeatureWeightsCodec();
     private Outbox outbox;
     private Runnable recordAdded = () -> { };
 
-    TrainingJobHandler(TrainerConfig config, RunMetrics runMetrics) {
+    TrainingJobHandler(TrainerConfig config, RunMetrics runMetrics, byte[] signingKey) {
         this.config = config;
         this.runMetrics = runMetrics;
+        this.signingKey = signingKey;
     }
 
     /** The outbox the envelope goes to, and who to tell when it is there. */
@@ -105,8 +107,9 @@ final class TrainingJobHandler implements JobHandler {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(FeatureWeightsTopic.SCHEMA_HEADER, FeatureWeightsCodec.SCHEMA_NAME);
         headers.put(FeatureWeightsTopic.SHA256_HEADER, sha);
-        config.signingKey().ifPresent(k -> headers.put(FeatureWeightsTopic.SIGNATURE_HEADER,
-                FeatureWeightsCodec.sign(envelope, k.getBytes(StandardCharsets.UTF_8))));
+        if (signingKey != null) {
+            headers.put(FeatureWeightsTopic.SIGNATURE_HEADER, FeatureWeightsCodec.sign(envelope, signingKey));
+        }
         TrainingDetails trained = listener.details().withHistory(history.epochs())
                 .trained(history.trainingSeconds(), sha);
         job.artifacts().database().transaction(c -> {

@@ -16,6 +16,8 @@ import io.featurerelay.trainer.rest.TrainingRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
+import io.featurerelay.service.security.SigningConfig;
+import io.featurerelay.service.security.SigningKeys;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -52,10 +54,14 @@ public class TrainingService {
     private final Counter publishFailures;
 
     public TrainingService(TrainerConfig config, DataSource dataSource, ObjectMapper json, ReplicaConfig replica,
-            FeatureWeightsPublisher publisher, MeterRegistry registry) {
+            FeatureWeightsPublisher publisher, MeterRegistry registry, SigningConfig signing) {
         this.config = config;
         this.validator = new RequestValidator(config);
-        this.handler = new TrainingJobHandler(config, new RunMetrics(registry, config.keptRuns()));
+        // checked here, at start-up: without a usable key (or featurerelay.allow-unsigned) the service does not start
+        List<byte[]> signingKey = SigningKeys.require("trainer.signing-key", config.signingKey().stream().toList(),
+                signing.allowUnsigned());
+        this.handler = new TrainingJobHandler(config, new RunMetrics(registry, config.keptRuns()),
+                signingKey.isEmpty() ? null : signingKey.get(0));
         this.published = Counter.builder("featurerelay.envelopes.published")
                 .description("FeatureWeights envelopes acknowledged by Kafka").register(registry);
         this.publishFailures = Counter.builder("featurerelay.envelopes.publish.failures")

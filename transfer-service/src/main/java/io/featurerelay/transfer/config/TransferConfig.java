@@ -14,7 +14,8 @@ public interface TransferConfig {
     /**
      * HMAC-SHA256 keys accepted (comma-separated); when any is set, every envelope must carry a signature made
      * with one of them. More than one during a key rotation: add the new key here, switch the trainer's
-     * {@code trainer.signing-key}, then drop the old one.
+     * {@code trainer.signing-key}, then drop the old one. None: the service does not start, unless
+     * {@code featurerelay.allow-unsigned=true} lets it accept unsigned envelopes.
      */
     Optional<List<String>> signingKeys();
 

@@ -9,6 +9,8 @@ import io.featurerelay.learning.wire.FeatureWeightsCodec;
 import io.featurerelay.transfer.config.TransferConfig;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.wire.DatasetInfo;
+import io.featurerelay.service.security.SigningConfig;
+import io.featurerelay.service.security.SigningKeys;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -36,12 +38,14 @@ public class BaseModelIntake {
     private final FeatureWeightsCodec codec;
     private final List<byte[]> signingKeys;
 
-    public BaseModelIntake(TransferConfig config, TransferJobs jobs) {
+    public BaseModelIntake(TransferConfig config, TransferJobs jobs, SigningConfig signing) {
         this.config = config;
         this.jobs = jobs;
         this.codec = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20));
-        this.signingKeys = config.signingKeys().orElse(List.of()).stream().map(String::strip)
-                .filter(k -> !k.isEmpty()).map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
+        // created at start-up (warmUp below): without a usable key (or featurerelay.allow-unsigned) the service
+        // does not start
+        this.signingKeys = SigningKeys.require("transfer.signing-keys", config.signingKeys().orElse(List.of()),
+                signing.allowUnsigned());
     }
 
     /**
