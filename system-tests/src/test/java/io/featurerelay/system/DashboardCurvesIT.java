@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class DashboardCurvesIT {
 
     static final String SAMPLE = PipelineIT.SAMPLE;
-    static final String KEY = "system-test-key";
+    static final String KEY = PipelineIT.KEY;
     static final List<String> ROLES = List.of("transfer", "scratch", "fine-tune");
 
     private static JsonNode awaitDone(String url, Duration timeout) {
