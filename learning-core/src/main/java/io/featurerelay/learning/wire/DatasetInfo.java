@@ -1,5 +1,6 @@
 package io.featurerelay.learning.wire;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
@@ -12,10 +13,11 @@ import java.util.List;
  * @param normalisation how pixels were scaled, e.g. {@code x/255}
  * @param location      where the base read the dataset (an absolute directory of the trainer's file system), or
  *                      null: a receiver that sees the same files (one machine, or a volume mounted at the same path)
- *                      finds the target task's images there; it is a hint to check, never a path to trust blindly
+ *                      finds the target task's images there; it is a hint to check, never a path to trust blindly.
+ *                      Left out of the header when null, so that envelopes without it read as before
  */
 public record DatasetInfo(String name, List<Integer> classes, List<String> classNames, List<Integer> inputShape,
-        String normalisation, String location) {
+        String normalisation, @JsonInclude(JsonInclude.Include.NON_NULL) String location) {
 
     public static final String PIXELS_OVER_255 = "x/255";
 
