@@ -144,7 +144,9 @@ class FineTuneTransferTest {
     }
 
     @Test
-    void badFineTuneAndBudgetFieldsAreNamed() {
+    void badFineTuneAndBudgetFieldsAreNamed() throws Exception {
+        // a stored base model: an unknown one would be the field at fault
+        TestEnvelopes.ensureStored(broker.bootstrapServers(), "base-fine-tune-2");
         for (String[] bad : new String[][] {
                 {"\"trainPerClass\":-1", "trainPerClass"},
                 // the sample holds 400 training images of each class
@@ -154,13 +156,13 @@ class FineTuneTransferTest {
                 {"\"fineTuneLearningRate\":0.01", "fineTuneLearningRate"},
                 {"\"fineTuneEpochs\":1,\"fineTuneLearningRate\":0", "fineTuneLearningRate"},
                 {"\"fineTuneEpochs\":\"many\"", null}}) {
-            var response = given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-x\"," + bad[0] + "}")
+            var response = given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-fine-tune-2\"," + bad[0] + "}")
                     .when().post("/api/v1/transfers").then().statusCode(400).contentType("application/problem+json");
             if (bad[1] != null) {
                 response.body("field", equalTo(bad[1]));
             }
         }
-        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-x\",\"trainPerClass\":401}").when()
+        given().contentType(ContentType.JSON).body("{\"baseModelId\":\"base-fine-tune-2\",\"trainPerClass\":401}").when()
                 .post("/api/v1/transfers").then().body("detail", containsString("has 400 training images"));
     }
 }

@@ -54,13 +54,7 @@ class LearningCurveTest {
 
     /** The base model stored, and its configured target's job cancelled: the curves need the worker. */
     void storeBase() throws Exception {
-        if (given().get("/api/v1/base-models").then().extract().jsonPath().getList("findAll { it.id == '" + BASE
-                + "' }").isEmpty()) {
-            byte[] envelope = TestEnvelopes.envelope(BASE);
-            TestEnvelopes.send(broker.bootstrapServers(), BASE, envelope, TestEnvelopes.sign(envelope));
-            String job = TransferJobTest.awaitJobOf(BASE);
-            given().delete("/api/v1/transfers/" + job);
-        }
+        TestEnvelopes.ensureStored(broker.bootstrapServers(), BASE);
     }
 
     @Test
@@ -143,7 +137,8 @@ class LearningCurveTest {
     }
 
     @Test
-    void badCurveRequestsNameTheField() {
+    void badCurveRequestsNameTheField() throws Exception {
+        storeBase();
         String base = "\"baseModelId\":\"" + BASE + "\"";
         for (String[] bad : new String[][] {
                 {"{}", "baseModelId"},

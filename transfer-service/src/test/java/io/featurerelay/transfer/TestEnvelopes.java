@@ -1,5 +1,7 @@
 package io.featurerelay.transfer;
 
+import static io.restassured.RestAssured.given;
+
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.TrainTestSplit;
 import io.featurerelay.learning.model.Hyperparameters;
@@ -75,6 +77,20 @@ final class TestEnvelopes {
                         signature.getBytes(StandardCharsets.UTF_8)));
             }
             producer.send(record).get();
+        }
+    }
+
+    /**
+     * Makes sure the registry holds base model {@code id} (a real envelope, sent once per test class run), its own
+     * target job cancelled at once: for requests that must name a stored base model to reach their other fields.
+     */
+    static void ensureStored(String bootstrap, String id) throws Exception {
+        if (given().get("/api/v1/base-models").then().extract().jsonPath()
+                .getList("findAll { it.id == '" + id + "' }").isEmpty()) {
+            byte[] envelope = envelope(id);
+            send(bootstrap, id, envelope, sign(envelope));
+            String job = TransferJobTest.awaitJobOf(id);
+            given().delete("/api/v1/transfers/" + job);
         }
     }
 }

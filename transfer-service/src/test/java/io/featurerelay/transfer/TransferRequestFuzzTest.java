@@ -43,13 +43,7 @@ class TransferRequestFuzzTest {
     /** Once: a stored base model for the requests to name (its own target job is cancelled at once). */
     @BeforeEach
     void storeTheBaseModel() throws Exception {
-        if (given().get("/api/v1/base-models").then().extract().jsonPath()
-                .getList("findAll { it.id == '" + BASE + "' }").isEmpty()) {
-            byte[] envelope = TestEnvelopes.envelope(BASE);
-            TestEnvelopes.send(broker.bootstrapServers(), BASE, envelope, TestEnvelopes.sign(envelope));
-            String job = TransferJobTest.awaitJobOf(BASE);
-            given().delete("/api/v1/transfers/" + job);
-        }
+        TestEnvelopes.ensureStored(broker.bootstrapServers(), BASE);
     }
 
     private static final List<String> NOT_A_NUMBER = List.of("\"x\"", "\"5\"", "true", "{}", "[]", "\"\"", "1.5");
@@ -105,7 +99,7 @@ class TransferRequestFuzzTest {
     })
     void identifiersInTheBodyAreCheckedBeforeUse(String field, String value, String detail) {
         String body = field.equals("baseModelId") ? "{\"baseModelId\":\"" + value + "\"}"
-                : "{\"baseModelId\":\"base-none\",\"" + field + "\":\"" + value + "\"}";
+                : "{\"baseModelId\":\"" + BASE + "\",\"" + field + "\":\"" + value + "\"}";
         Response r = given().contentType(ContentType.JSON).body(body).post("/api/v1/transfers");
         assertThat(r.statusCode()).as(r.asString()).isEqualTo(400);
         assertThat(r.jsonPath().getString("field")).isEqualTo(field);
