@@ -47,10 +47,8 @@ public class LearningCurves {
     /** Validates, queues and returns the new job's status; 400 naming the field at fault, 429 when full. */
     public LearningCurveStatus submit(LearningCurveRequest r) {
         LearningCurveParameters p = validate(r);
+        // validate checked it against the stored base model (fine-tuning included) already
         BaseModel base = jobs.storedBase(p.baseModelId());
-        if (p.fineTuneEpochs() > 0) {
-            jobs.requireFineTunable(base);
-        }
         String id = ID_PREFIX + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         if (!jobs.machinery().store().insertWithinQueue(id, p, LearningCurveDetails.of(base),

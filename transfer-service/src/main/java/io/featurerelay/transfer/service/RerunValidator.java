@@ -126,13 +126,21 @@ public final class RerunValidator {
             throw ProblemException.invalidField("fineTuneLearningRate", "fineTuneLearningRate is used only with"
                     + " fineTuneEpochs above 0");
         }
-        double rate = asked != null ? asked : defaults.fineTuneLearningRate()
-                .orElseGet(() -> TransferLearner.defaultFineTuneLearningRate(new Hyperparameters(optimizer,
-                        learningRate, 0)));
+        double rate = asked != null ? asked : defaultFineTuneLearningRate(defaults, optimizer, learningRate);
         if (!(rate > 0 && rate <= 10)) {
             throw ProblemException.invalidField("fineTuneLearningRate", "fineTuneLearningRate must be in (0, 10],"
                     + " got " + rate);
         }
         return rate;
+    }
+
+    /**
+     * The fine-tuning step where a request is silent: the configured one, else a tenth of the head's
+     * ({@link TransferLearner#defaultFineTuneLearningRate}); one rule for configured targets and re-runs.
+     */
+    static double defaultFineTuneLearningRate(TransferConfig.TrainingSettings settings, Optimizer optimizer,
+            double learningRate) {
+        return settings.fineTuneLearningRate().orElseGet(() -> TransferLearner.defaultFineTuneLearningRate(
+                new Hyperparameters(optimizer, learningRate, 0)));
     }
 }

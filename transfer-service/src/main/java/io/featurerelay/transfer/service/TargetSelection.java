@@ -4,7 +4,7 @@ import io.featurerelay.learning.dataset.DatasetDescription;
 import io.featurerelay.learning.dataset.DatasetException;
 import io.featurerelay.learning.dataset.DatasetKind;
 import io.featurerelay.learning.dataset.ImageShape;
-import io.featurerelay.learning.transfer.TransferLearner;
+import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.transfer.config.TransferConfig;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -182,9 +182,8 @@ final class TargetSelection {
             TransferConfig.TrainingSettings s) {
         return new TransferParameters(name, kind.id(), dir.toString(), List.copyOf(classes), s.epochs(),
                 s.batchSize(), s.head(), s.baseline(), s.featurized(), s.optimizer(), s.learningRate(), s.seed(),
-                s.fineTuneEpochs(), s.fineTuneLearningRate().orElseGet(() -> TransferLearner
-                        .defaultFineTuneLearningRate(TransferJobHandler.hyperparameters(s.optimizer(),
-                                s.learningRate(), s.seed()))), s.trainPerClass());
+                s.fineTuneEpochs(), RerunValidator.defaultFineTuneLearningRate(s, Optimizer.byId(s.optimizer())
+                        .orElseThrow(), s.learningRate()), s.trainPerClass());
     }
 
     private static String text(ImageShape s) {

@@ -156,8 +156,8 @@ public class TransferJobs {
 
     /** A re-run from a stored base model with other classes, epochs or head mode. */
     public TransferStatus rerun(TransferRequest request) {
-        TransferParameters parameters = validated(request);
-        BaseModel base = storedBase(request.baseModelId());
+        BaseModel base = storedBase(request == null ? null : request.baseModelId());
+        TransferParameters parameters = validated(request, base);
         String id = "transfer-" + ID_TIME.format(Instant.now()) + "-"
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         boolean accepted = machinery.store().insertWithinQueue(id, parameters, TransferDetails.of(base),
@@ -186,23 +186,23 @@ public class TransferJobs {
      * the defaults: every field filled in, or a 400 naming the field.
      */
     TransferParameters validated(TransferRequest request) {
-        if (request == null) {
-            throw ProblemException.invalidField("baseModelId", "baseModelId is required");
-        }
-        BaseModel base = storedBase(request.baseModelId());
+        return validated(request, storedBase(request == null ? null : request.baseModelId()));
+    }
+
+    private TransferParameters validated(TransferRequest request, BaseModel base) {
         TransferParameters parameters = RerunValidator.validate(request, rerunDefaults(base), targets,
                 config.maxEpochs(), config.maxBatchSize());
+        FeatureWeights weights = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
+                .decode(baseModels.envelope(base.id(), base.sha256()));
         // the scratch baseline trains every layer of the base's spec: the larger of the job's two networks
-        ModelSpec spec = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
-                .decode(baseModels.envelope(base.id(), base.sha256())).header().spec()
-                .withNumClasses(parameters.classes().size());
+        ModelSpec spec = weights.header().spec().withNumClasses(parameters.classes().size());
         try {
             budget(config).check(spec, parameters.batchSize());
         } catch (IllegalArgumentException e) {
             throw ProblemException.invalidField("batchSize", "base model " + base.id() + ": " + e.getMessage());
         }
         if (parameters.fineTuneEpochs() > 0) {
-            requireFineTunable(base);
+            requireFineTunable(base, weights);
         }
         return parameters;
     }
@@ -211,9 +211,7 @@ public class TransferJobs {
      * Fine-tuning unfreezes the base's feature layers; a base model whose envelope carries none (a head-only
      * model) has nothing to unfreeze, so fine-tuning it would only train the head again: a 400.
      */
-    void requireFineTunable(BaseModel base) {
-        FeatureWeights weights = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
-                .decode(baseModels.envelope(base.id(), base.sha256()));
+    private static void requireFineTunable(BaseModel base, FeatureWeights weights) {
         boolean carried = !weights.header().featureLayers().isEmpty()
                 && weights.parameters().keySet().containsAll(weights.header().featureLayers());
         if (!carried) {
