@@ -4,7 +4,8 @@
 Same network (two 3x3 valid convolutions with ReLU, 2x2 max pooling, dropout 0.25, dense 128 with ReLU,
 dropout 0.5, softmax), same initialisation (Glorot uniform, zero biases), same optimizer (Adadelta,
 rho 0.95, eps 1e-6, lr 1.0 as DL4J's; or Adam), same data (Fashion-MNIST IDX files, pixels / 255), same
-batch size. Writes one JSON file in the format of `learning-core-runner.jar bench`.
+batch size. The CIFAR-10 variant (--dataset cifar-10: the reference article's network, 64 filters on
+32x32x3) reads CIFAR-10's binary files. Writes one JSON file in the format of `learning-core-runner.jar bench`.
 
 Run with Debian's python3-torch: /usr/bin/python3 bench/pytorch_reference.py --out pytorch.json
 """
@@ -33,7 +34,23 @@ def read_idx(path):
 def load(data_dir, prefix):
     images = read_idx(os.path.join(data_dir, prefix + "-images-idx3-ubyte.gz"))
     labels = read_idx(os.path.join(data_dir, prefix + "-labels-idx1-ubyte.gz"))
-    return images, labels
+    return images[:, None, :, :], labels
+
+
+def read_cifar(paths):
+    """CIFAR-10's binary batches: 1 label byte + 3072 pixel bytes (already channels, rows, columns)."""
+    records = np.concatenate([np.fromfile(p, dtype=np.uint8).reshape(-1, 3073) for p in paths])
+    return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0]
+
+
+def load_dataset(dataset, data_dir):
+    """(train images, train labels, test images, test labels), images N x C x H x W uint8."""
+    if dataset == "cifar-10":
+        train = read_cifar([os.path.join(data_dir, "data_batch_%d.bin" % i) for i in range(1, 6)])
+        test = read_cifar([os.path.join(data_dir, "test_batch.bin")])
+    else:
+        train, test = load(data_dir, "train"), load(data_dir, "t10k")
+    return train[0], train[1], test[0], test[1]
 
 
 def subset(images, labels, classes, per_class=0):
@@ -42,17 +59,17 @@ def subset(images, labels, classes, per_class=0):
         idx = np.nonzero(labels == c)[0]
         keep.append(idx[:per_class] if per_class > 0 else idx)
     order = np.sort(np.concatenate(keep))
-    x = torch.from_numpy(images[order].astype(np.float32) / 255.0).unsqueeze(1)
+    x = torch.from_numpy(images[order].astype(np.float32) / 255.0)
     remap = {c: i for i, c in enumerate(classes)}
     y = torch.tensor([remap[int(v)] for v in labels[order]], dtype=torch.long)
     return x, y
 
 
 class Features(nn.Module):
-    def __init__(self):
+    def __init__(self, channels, filters):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3)
-        self.conv2 = nn.Conv2d(32, 32, 3)
+        self.conv1 = nn.Conv2d(channels, filters, 3)
+        self.conv2 = nn.Conv2d(filters, filters, 3)
         self.dropout = nn.Dropout(0.25)
 
     def forward(self, x):
@@ -63,9 +80,10 @@ class Features(nn.Module):
 
 
 class Head(nn.Module):
-    def __init__(self, classes):
+    def __init__(self, classes, filters, side):
         super().__init__()
-        self.dense = nn.Linear(32 * 12 * 12, 128)
+        pooled = (side - 4) // 2
+        self.dense = nn.Linear(filters * pooled * pooled, 128)
         self.dropout = nn.Dropout(0.5)
         self.output = nn.Linear(128, classes)
 
@@ -74,10 +92,13 @@ class Head(nn.Module):
 
 
 class Net(nn.Module):
-    def __init__(self, classes):
+    """Feature Relay's ModelSpec.forInput: 32 filters for one channel, 64 for three."""
+
+    def __init__(self, classes, channels=1, side=28):
         super().__init__()
-        self.features = Features()
-        self.head = Head(classes)
+        filters = 64 if channels == 3 else 32
+        self.features = Features(channels, filters)
+        self.head = Head(classes, filters, side)
 
     def forward(self, x):
         return self.head(self.features(x))
@@ -140,6 +161,7 @@ def build_label():
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "cifar-10"])
     p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
@@ -153,8 +175,8 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    train_images, train_labels = load(a.data_dir, "train")
-    test_images, test_labels = load(a.data_dir, "t10k")
+    train_images, train_labels, test_images, test_labels = load_dataset(a.dataset, a.data_dir)
+    channels, side = train_images.shape[1], train_images.shape[2]
     source, target = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
     xs, ys = subset(train_images, train_labels, source, a.per_class)
     xst, yst = subset(test_images, test_labels, source)
@@ -166,7 +188,7 @@ def main():
     def epochs_phase(name, images, result):
         phases.append({"phase": name, "images": images, "epochSeconds": result[0], "accuracy": result[1]})
 
-    base = Net(len(source))
+    base = Net(len(source), channels, side)
     glorot(base)
     epochs_phase("base", len(xs), train(base, xs, ys, xst, yst, a.epochs, a.batch_size,
                                         optimizer_for(base.parameters(), a.optimizer, a.learning_rate), a.seed))
@@ -175,7 +197,7 @@ def main():
     phases.append({"phase": "evaluation", "images": len(xst), "seconds": time.perf_counter() - start})
 
     def model2():
-        m = Net(len(target))
+        m = Net(len(target), channels, side)
         glorot(m)
         m.features.load_state_dict(base.features.state_dict())
         for q in m.features.parameters():
@@ -203,13 +225,13 @@ def main():
                                                  optimizer_for(fast.head.parameters(), a.optimizer,
                                                                a.learning_rate), a.seed))
 
-    scratch = Net(len(target))
+    scratch = Net(len(target), channels, side)
     glorot(scratch)
     epochs_phase("scratch", len(xt), train(scratch, xt, yt, xtt, ytt, a.epochs, a.batch_size,
                                            optimizer_for(scratch.parameters(), a.optimizer, a.learning_rate), a.seed))
 
     result = {"framework": "PyTorch " + torch.__version__, "build": build_label(),
-              "threads": torch.get_num_threads(), "epochs": a.epochs, "batchSize": a.batch_size, "phases": phases}
+              "threads": torch.get_num_threads(), "dataset": a.dataset, "epochs": a.epochs, "batchSize": a.batch_size, "phases": phases}
     with open(a.out, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", a.out)

@@ -2,9 +2,11 @@
 """Puts the Java benchmark's JSON beside the PyTorch reference's: one table on stdout, CSV and Markdown files.
 
 usage: bench/report.py DL4J_JSON PYTORCH_JSON CSV_OUT [MARKDOWN_OUT]
+The environment variable BENCH_DATA, when set, describes the data in the table's header (run.sh sets it).
 """
 import csv
 import json
+import os
 import sys
 
 EPOCH_PHASES = [
@@ -81,6 +83,7 @@ def main():
     lines = [
         "DL4J:    %s, build %s, %s threads" % (dl4j["framework"], dl4j.get("build"), dl4j.get("threads")),
         "PyTorch: %s, %s, %s threads" % (torch["framework"], torch.get("build", "-"), torch.get("threads", "-")),
+        "data:    %s" % os.environ.get("BENCH_DATA", dl4j.get("dataset", "-")),
         "epochs %s, batch %s (s = seconds per epoch, or in all for featurize and evaluation)" % (
             dl4j.get("epochs"), dl4j.get("batchSize")),
         "", head, "-" * len(head)]

@@ -9,7 +9,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-data_dir=/usr/share/datasets/fashion-mnist
+dataset=fashion-mnist data_dir=
 epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1
 threads=$(nproc)
 # the services' native runtime settings (glibc's allocator, libgomp), for PyTorch's run too
@@ -22,7 +22,12 @@ jvm=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphy
 usage() {
   cat <<USAGE
 usage: bench/run.sh [options]
-  --data-dir DIR            Fashion-MNIST IDX files (default $data_dir)
+  --dataset fashion-mnist|cifar-10
+                            fashion-mnist (default): the base network, 2x32 filters on 28x28x1;
+                            cifar-10: the reference article's network, 2x64 filters on 32x32x3
+  --data-dir DIR            the dataset's files (default: Fashion-MNIST from /usr/share/datasets/fashion-mnist;
+                            for cifar-10, synthetic CIFAR-10-format files that bench/synthetic_cifar.py writes
+                            once to bench/.data (git-ignored): CIFAR-10 is not downloadable here)
   --epochs N                epochs of every model (default $epochs)
   --batch-size N            (default $batch_size)
   --per-class N             training images per class (default 0: all 6,000)
@@ -35,6 +40,7 @@ USAGE
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --dataset) dataset=$2; shift 2 ;;
     --data-dir) data_dir=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --batch-size) batch_size=$2; shift 2 ;;
@@ -51,32 +57,51 @@ for n in "$epochs" "$batch_size" "$per_class" "$layer_api_batches"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done
 
-if [ ! -f "$data_dir/train-images-idx3-ubyte.gz" ]; then
-  echo "error: no Fashion-MNIST in $data_dir (train-images-idx3-ubyte.gz is missing)." >&2
-  echo "       Install it with: sudo apt-get install -y dataset-fashion-mnist, or pass --data-dir DIR." >&2
-  exit 2
-fi
+case "$dataset" in
+  fashion-mnist)
+    data_dir=${data_dir:-/usr/share/datasets/fashion-mnist}
+    if [ ! -f "$data_dir/train-images-idx3-ubyte.gz" ]; then
+      echo "error: no Fashion-MNIST in $data_dir (train-images-idx3-ubyte.gz is missing)." >&2
+      echo "       Install it with: sudo apt-get install -y dataset-fashion-mnist, or pass --data-dir DIR." >&2
+      exit 2
+    fi
+    export BENCH_DATA="Fashion-MNIST, $data_dir" ;;
+  cifar-10)
+    if [ -z "$data_dir" ]; then
+      # timings depend on the shapes and counts (50,000 + 10,000 images of 32x32x3), not on what they show
+      data_dir=bench/.data/synthetic-cifar-10
+      [ -f "$data_dir/SYNTHETIC" ] || /usr/bin/python3 bench/synthetic_cifar.py --out "$data_dir"
+      export BENCH_DATA="synthetic CIFAR-10-format data (bench/synthetic_cifar.py; CIFAR-10 cannot be downloaded here): timings stand for CIFAR-10's, accuracies do not"
+    else
+      export BENCH_DATA="CIFAR-10 binary files, $data_dir"
+    fi
+    if [ ! -f "$data_dir/data_batch_1.bin" ]; then
+      echo "error: no CIFAR-10 binary files in $data_dir (data_batch_1.bin is missing)." >&2
+      exit 2
+    fi ;;
+  *) echo "error: --dataset must be fashion-mnist or cifar-10, got '$dataset'" >&2; exit 64 ;;
+esac
 if [ "$pytorch" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "error: the PyTorch reference needs Debian's PyTorch and OpenBLAS:" >&2
   echo "       sudo apt-get install -y python3-torch libopenblas0-pthread   (or run with --no-pytorch)" >&2
   exit 1
 fi
 
+mkdir -p "$out"
 if [ "$build" = 1 ]; then
   echo "building learning-core ..."
   mvn -B -q -ntp -pl learning-core -am package -DskipTests
 fi
-mkdir -p "$out"
 common=(--epochs "$epochs" --batch-size "$batch_size" --per-class "$per_class")
 
 echo "DL4J: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
 logging=(-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.io.featurerelay=info)
 java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar \
-  bench --data-dir "$data_dir" "${common[@]}" --layer-api-batches "$layer_api_batches" --out "$out/dl4j.json"
+  bench --dataset "$dataset" --data-dir "$data_dir" "${common[@]}" --layer-api-batches "$layer_api_batches" --out "$out/dl4j.json"
 reference=-
 if [ "$pytorch" = 1 ]; then
   echo "PyTorch: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
-  /usr/bin/python3 bench/pytorch_reference.py --data-dir "$data_dir" "${common[@]}" --threads "$threads" \
+  /usr/bin/python3 bench/pytorch_reference.py --dataset "$dataset" --data-dir "$data_dir" "${common[@]}" --threads "$threads" \
     --out "$out/pytorch.json"
   reference="$out/pytorch.json"
 fi

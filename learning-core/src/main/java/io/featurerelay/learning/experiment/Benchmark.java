@@ -56,6 +56,7 @@ public final class Benchmark {
         result.put("framework", "DL4J/ND4J 1.0.0-M2.1, Feature Relay ops network");
         result.put("build", NativeBackend.buildName());
         result.put("threads", Runtime.getRuntime().availableProcessors());
+        result.put("dataset", all.train().name());
         result.put("epochs", config.epochs());
         result.put("batchSize", config.batchSize());
         List<Map<String, Object>> phases = new ArrayList<>();
