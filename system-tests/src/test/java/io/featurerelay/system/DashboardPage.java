@@ -132,8 +132,18 @@ final class DashboardPage implements AutoCloseable {
     }
 
     String text(String cssSelector) {
-        List<WebElement> found = driver.findElements(By.cssSelector(cssSelector));
-        return found.isEmpty() ? null : found.get(0).getText();
+        // the page re-renders its tables on every refresh: an element found just before one goes stale, so the
+        // lookup is retried on the new one
+        for (int attempt = 1; ; attempt++) {
+            try {
+                List<WebElement> found = driver.findElements(By.cssSelector(cssSelector));
+                return found.isEmpty() ? null : found.get(0).getText();
+            } catch (org.openqa.selenium.StaleElementReferenceException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
     }
 
     boolean visible(String id) {

@@ -111,18 +111,25 @@ class DiskFullIT {
             String rerun = given().baseUri(transfer.url()).contentType(ContentType.JSON)
                     .body("{\"baseModelId\":\"" + base + "\",\"baseline\":false}").post("/api/v1/transfers").then()
                     .statusCode(202).extract().path("id");
-            JsonPath rerunFailed = awaitState(transfer.url() + "/api/v1/transfers/" + rerun, JOB, "SUCCEEDED",
-                    "FAILED");
-            assertThat(rerunFailed.getString("state")).as(rerunFailed.prettify()).isEqualTo("FAILED");
-            assertThat(rerunFailed.getString("error")).contains("disk is full").contains("No space left on device");
+            String rerunUrl = transfer.url() + "/api/v1/transfers/" + rerun;
+            // the transfer fails at its first large write; the trainer's failed writes took the last space (PostgreSQL
+            // keeps it until a vacuum), so recording that failure may itself have to wait for space: the runner
+            // retries it. Meanwhile it must not pass for a success.
+            await().during(Duration.ofSeconds(15)).atMost(Duration.ofSeconds(30))
+                    .until(() -> !"SUCCEEDED".equals(json(rerunUrl).getString("state")));
             // nothing half-written: no artifact row, no outbox record, no orphaned large object
             assertThat(leftBy(database, "trainer", starved)).isZero();
-            assertThat(leftBy(database, "transfer", rerun)).isZero();
-            assertThat(count(database, "SELECT count(*) FROM pg_largeobject_metadata")).isEqualTo(largeObjects);
             assertThat(trainer.readiness()).isEqualTo(200);
 
-            // space returns: the next training and its transfer succeed, nothing restarted
+            // space returns: the transfer's failure is recorded with its reason, and nothing of it remains
             disk.free();
+            JsonPath rerunFailed = awaitState(rerunUrl, JOB, "SUCCEEDED", "FAILED");
+            assertThat(rerunFailed.getString("state")).as(rerunFailed.prettify()).isEqualTo("FAILED");
+            assertThat(rerunFailed.getString("error")).contains("disk is full").contains("No space left on device");
+            assertThat(leftBy(database, "transfer", rerun)).isZero();
+            assertThat(count(database, "SELECT count(*) FROM pg_largeobject_metadata")).isEqualTo(largeObjects);
+
+            // and the next training and its transfer succeed, nothing restarted
             String after = submit(trainer, 3);
             JsonPath recovered = awaitState(trainer.url() + "/api/v1/trainings/" + after, JOB, "SUCCEEDED", "FAILED");
             assertThat(recovered.getString("state")).as(recovered.prettify()).isEqualTo("SUCCEEDED");
