@@ -36,6 +36,7 @@ public final class JobRunner implements AutoCloseable {
     private final int maxAttempts;
     private final JobHandler handler;
     private final JobEvents events;
+    private final DiskReserve reserve;
     private final Semaphore free;
     private final Map<String, RunningJob> running = new ConcurrentHashMap<>();
     private final Object wake = new Object();
@@ -65,6 +66,7 @@ public final class JobRunner implements AutoCloseable {
         this.maxAttempts = settings.maxAttempts();
         this.handler = handler;
         this.events = events;
+        this.reserve = new DiskReserve(store.database(), settings.diskReserveMib());
         this.free = new Semaphore(workers);
     }
 
@@ -110,6 +112,7 @@ public final class JobRunner implements AutoCloseable {
     }
 
     private void dispatch() {
+        reserve.refill();
         long backoff = pollInterval.toMillis();
         while (!stopped) {
             try {
@@ -172,6 +175,8 @@ public final class JobRunner implements AutoCloseable {
                     + " ran it died before it finished");
             return;
         }
+        // taken back here, after a failure gave it away, once there is room again
+        reserve.refill();
         try {
             handler.run(job);
             if (!job.finished()) {
@@ -222,10 +227,14 @@ public final class JobRunner implements AutoCloseable {
                 : e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
-    /** Ends a job with its last details; retried while the database is away, given up once the lease is lost. */
+    /**
+     * Ends a job with its last details; retried while the database is away, given up once the lease is lost. When
+     * the database's disk is too full to record it, the disk reserve is given up for it first.
+     */
     private void end(RunningJob job, JobState state, String reason) {
         Object details = job.lastDetails() != null ? job.lastDetails() : job.record().details();
         long backoff = 500;
+        boolean reserveReleased = false;
         while (!job.lost() && !job.stopping()) {
             try {
                 job.finish(state, reason, details);
@@ -234,6 +243,14 @@ public final class JobRunner implements AutoCloseable {
             } catch (JobLostException e) {
                 job.markLost();
             } catch (StoreUnavailableException e) {
+                if (!reserveReleased && Database.diskFull(e).isPresent()) {
+                    reserveReleased = true;
+                    if (reserve.release()) {
+                        LOG.warnf("job %s: the database's disk is full; its reserve is given up to record %s",
+                                job.id(), state);
+                        continue;
+                    }
+                }
                 LOG.warnf("job %s: cannot record %s yet (%s); retrying", job.id(), state, e.getMessage());
                 try {
                     Thread.sleep(backoff);

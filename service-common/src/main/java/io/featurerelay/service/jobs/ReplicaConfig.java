@@ -39,11 +39,20 @@ public interface ReplicaConfig {
          */
         @WithDefault("5")
         int maxAttempts();
+
+        /**
+         * MiB of the database's disk held back (a table of filler rows) so that a job that filled the disk can
+         * still record that it failed, and why: given back when that write finds no space, taken again before the
+         * next job. 0 holds none.
+         */
+        @WithDefault("4")
+        int diskReserveMib();
     }
 
     default JobsSettings settings() {
         return new JobsSettings(replicaId().map(String::strip).filter(s -> !s.isEmpty()).orElseGet(
-                ReplicaConfig::defaultReplicaId), jobs().lease(), jobs().pollInterval(), jobs().maxAttempts());
+                ReplicaConfig::defaultReplicaId), jobs().lease(), jobs().pollInterval(), jobs().maxAttempts(),
+                jobs().diskReserveMib());
     }
 
     private static String defaultReplicaId() {

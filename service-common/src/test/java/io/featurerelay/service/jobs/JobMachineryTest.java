@@ -281,4 +281,36 @@ class JobMachineryTest {
                     .as("the table's check refuses what the code would").isInstanceOf(SQLException.class);
         }
     }
+
+    private long reserveBytes() {
+        return store.database().transaction(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT pg_relation_size('disk_reserve')");
+                    ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        });
+    }
+
+    @Test
+    void theDiskReserveHoldsItsMebibytesAndGivesThemBackToTheFileSystem() {
+        DiskReserve reserve = new DiskReserve(store.database(), 2);
+        assertThat(reserve.held()).isFalse();
+        assertThat(reserve.refill()).isTrue();
+        assertThat(reserveBytes()).as("the table's file holds the reserve")
+                .isBetween(2L << 20, (2L << 20) + (64 << 10));
+        assertThat(reserve.refill()).as("held already: nothing added").isTrue();
+        assertThat(reserveBytes()).isLessThan((2L << 20) + (64 << 10));
+
+        assertThat(reserve.release()).isTrue();
+        assertThat(reserveBytes()).as("truncated: the blocks are the file system's again").isZero();
+        assertThat(reserve.held()).isFalse();
+        assertThat(reserve.release()).as("nothing held").isFalse();
+        assertThat(reserve.refill()).isTrue();
+        assertThat(reserve.held()).isTrue();
+
+        DiskReserve none = new DiskReserve(store.database(), 0);
+        assertThat(none.refill()).isFalse();
+        assertThat(none.release()).isFalse();
+    }
 }
