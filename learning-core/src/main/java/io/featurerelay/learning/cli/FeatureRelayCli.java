@@ -9,7 +9,10 @@ import io.featurerelay.learning.experiment.ExperimentReport;
 import io.featurerelay.learning.experiment.ExperimentSettings;
 import io.featurerelay.learning.experiment.ReferenceExperiment;
 import io.featurerelay.learning.model.Hyperparameters;
+import io.featurerelay.learning.model.ModelSpec;
+import io.featurerelay.learning.model.NativeBackend;
 import io.featurerelay.learning.model.NetworkFactory;
+import io.featurerelay.learning.model.NetworkProfiler;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.learning.training.BatchProgress;
 import io.featurerelay.learning.training.EpochResult;
@@ -21,8 +24,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /** {@code learning-core-runner.jar experiment|sample [options]}. */
@@ -56,6 +61,12 @@ public final class FeatureRelayCli {
               the experiment options, and --out FILE (required), --per-class N (train images per class, default all),
               --layer-api-batches N (default 20; 0 skips)
 
+            profile      time the ops network section by section (each layer's forward and backward pass, the
+                         updater) over a run of batches and write it as JSON; bench/profile.sh puts it beside
+                         PyTorch's profile and oneDNN's own timings
+              the experiment options, and --out FILE (required), --phase training|featurizing (default training),
+              --warmup N (default 5), --batches N (default 30); featurizing uses --batch-size (256 suits it)
+
             follow       follow a base training on trainer-service and the transfer it starts, print progress and
                          the comparison table (what deploy/local/run.sh shows)
               --trainer URL --transfer URL --base ID [--timeout-minutes N (default 240)]
@@ -68,7 +79,7 @@ public final class FeatureRelayCli {
 
     public static void main(String[] args) {
         // before anything loads ND4J: the libnd4j build is chosen once per JVM
-        io.featurerelay.learning.model.NativeBackend.configure();
+        NativeBackend.configure();
         System.exit(run(args, System.out, System.err));
     }
 
@@ -84,6 +95,7 @@ public final class FeatureRelayCli {
                 case "sample" -> sample(rest, out);
                 case "follow" -> follow(rest, out);
                 case "bench" -> bench(rest, out);
+                case "profile" -> profile(rest, out);
                 default -> throw new IllegalArgumentException("unknown command " + args[0]);
             };
         } catch (DatasetException e) {
@@ -161,6 +173,47 @@ public final class FeatureRelayCli {
         }
         Files.writeString(target, new com.fasterxml.jackson.databind.ObjectMapper()
                 .writerWithDefaultPrettyPrinter().writeValueAsString(result));
+        out.printf("wrote %s%n", target);
+        return OK;
+    }
+
+    private static int profile(List<String> args, PrintStream out) throws IOException {
+        Set<String> options = new java.util.HashSet<>(EXPERIMENT_OPTIONS);
+        options.addAll(Set.of("--out", "--phase", "--warmup", "--batches"));
+        CommandLine cl = new CommandLine(args, options, Set.of());
+        ExperimentSettings settings = experimentSettings(cl);
+        String outFile = cl.get("--out", null);
+        if (outFile == null) {
+            throw new IllegalArgumentException("profile needs --out FILE (JSON)");
+        }
+        String phase = cl.get("--phase", "training");
+        int warmup = cl.intValue("--warmup", 5);
+        int batches = cl.intValue("--batches", 30);
+        if (warmup < 0 || batches < 1) {
+            throw new IllegalArgumentException("--warmup must be 0 or more and --batches 1 or more");
+        }
+        TrainTestSplit all = settings.dataset().load(settings.dataDir());
+        var hp = settings.training().hyperparameters();
+        int batchSize = settings.training().batchSize();
+        var source = all.subset(settings.sourceClasses());
+        var spec = ModelSpec.forInput(all.shape(), settings.sourceClasses().size());
+        var result = switch (phase) {
+            case "training" -> NetworkProfiler.training(spec, hp, source.train(),
+                    batchSize, warmup, batches);
+            case "featurizing" -> NetworkProfiler.featurizing(spec, hp,
+                    all.subset(settings.targetClasses()).train(), batchSize, warmup, batches);
+            default -> throw new IllegalArgumentException("--phase must be training or featurizing, got " + phase);
+        };
+        Map<String, Object> json = new LinkedHashMap<>(result.toMap());
+        json.put("build", NativeBackend.buildName());
+        json.put("threads", Runtime.getRuntime().availableProcessors());
+        json.put("dataset", all.train().name());
+        Path target = Path.of(outFile);
+        if (target.getParent() != null) {
+            Files.createDirectories(target.getParent());
+        }
+        Files.writeString(target, new com.fasterxml.jackson.databind.ObjectMapper()
+                .writerWithDefaultPrettyPrinter().writeValueAsString(json));
         out.printf("wrote %s%n", target);
         return OK;
     }

@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import io.featurerelay.learning.dataset.ImageShape;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -72,6 +73,13 @@ final class OpsNetwork implements Network {
         }
     };
     private int iteration;
+    private LayerProfile profile = LayerProfile.OFF;
+    private final String updaterSection;
+    /**
+     * The first convolution's backward pass computes its weight and bias gradients alone, as im2col + sgemm
+     * ({@link Im2colConvolution}): nothing needs the gradient of the images, which conv2d_bp computes too.
+     */
+    private final boolean firstConvWeightsOnly;
 
     /**
      * One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]; its output is [out, outHeight,
@@ -85,10 +93,18 @@ final class OpsNetwork implements Network {
     private record Dense(String name, INDArray w, INDArray b, INDArray gw, INDArray gb) {
     }
 
-    /** Activations and their gradients for one batch size, kept between batches. */
+    /**
+     * Activations and their gradients for one batch size, kept between batches. The convolutions' are NHWC
+     * [n, height, width, filters]; from the pooling on, NCHW (the order of DL4J's flattening, which the dense
+     * layer's weights are in).
+     */
     private static final class Buffers {
         final List<INDArray> conv = new ArrayList<>();
         final List<INDArray> convGrad = new ArrayList<>();
+        /** The images in NHWC, for more than one channel (one channel's NCHW is NHWC already). */
+        INDArray input;
+        /** The batch's images as the first convolution read them (NHWC): the last forward pass's. */
+        INDArray convInput;
         INDArray inputGrad;
         INDArray pooled;
         INDArray pooledGrad;
@@ -173,8 +189,13 @@ final class OpsNetwork implements Network {
             adaDeltaStepScale = 1f;
         }
         dropoutRandom = new SplittableRandom(hyperparameters.seed());
+        updaterSection = "updater (" + hyperparameters.optimizer().id() + ")";
+        firstConvWeightsOnly = Im2colConvolution.suits(spec.imageShape().channels(), spec.kernel());
         int k = spec.kernel();
-        convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 0, 1}; // valid, NCHW, weights OIHW
+        // valid, NHWC activations, weights OIHW. NHWC because it is the layout oneDNN's convolutions on AVX2 and
+        // AVX-512 choose for themselves: libnd4j reorders NCHW arrays into it and back on every call (the input,
+        // the output's stale contents, the output), a third of a featurizing batch's time
+        convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 1, 1};
     }
 
     private Dense denseAt(String name, long offset, int in, int out) {
@@ -229,38 +250,59 @@ final class OpsNetwork implements Network {
         return kind;
     }
 
+    /** Records where this network's time goes from now on (bench/profile.sh); {@link LayerProfile#OFF} stops it. */
+    synchronized void profile(LayerProfile profile) {
+        this.profile = profile;
+    }
+
     @Override
     public synchronized double fitBatch(DataSet batch) {
+        long t = profile.start();
         INDArray x = contiguous(batch.getFeatures());
         INDArray y = contiguous(batch.getLabels());
         long n = x.size(0);
         Buffers b = buffersFor(n, true);
+        t = profile.end("input", t);
         INDArray features = forward(x, b, true);
+        t = profile.start();
         double loss = DirectLoops.crossEntropy(b.logits, y, b.logitsGrad);
+        t = profile.end("loss: softmax cross-entropy and its gradient", t);
         // no zeroing of the gradients: every trainable gradient array is overwritten below (matmul, assign,
         // conv2d_bp write their outputs), and frozen ones are outside the updated range
         backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
         DirectLoops.reluBackward(b.hidden, b.hiddenGrad, (float) (1.0 / (1.0 - spec.denseDropout())));
+        t = profile.end("output backward (weights, data) + dense ReLU/dropout backward", t);
         if (kind == Kind.FULL && !featuresFrozen) {
             INDArray featuresGrad = b.pooledGrad.reshape('c', n, spec.featureSize());
             backwardDense(dense, features, b.hiddenGrad, featuresGrad);
+            t = profile.end("dense backward (weights, data)", t);
             int last = convs.size() - 1;
             float keep = (float) (1.0 - spec.convDropout());
             DirectLoops.maxPoolBackward(b.conv.get(last), b.pooled, b.pooledGrad, b.convGrad.get(last), spec.pool(),
                     1f / keep);
+            t = profile.end("max pool + dropout + ReLU backward", t);
             for (int i = last; i >= 0; i--) {
                 Conv c = convs.get(i);
                 INDArray actGrad = b.convGrad.get(i);
+                if (i == 0 && firstConvWeightsOnly) {
+                    // the input needs no gradient: weights and bias only, the ReLU's backward done on the way
+                    Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, c.gw(), c.gb());
+                    t = profile.end(c.name() + " backward (ReLU, weights: im2col + sgemm)", t);
+                    continue;
+                }
                 if (i < last) {
                     DirectLoops.reluBackward(b.conv.get(i), actGrad, 1f);
+                    t = profile.end(c.name() + " ReLU backward", t);
                 }
-                INDArray input = i == 0 ? x : b.conv.get(i - 1);
+                INDArray input = i == 0 ? b.convInput : b.conv.get(i - 1);
                 INDArray inputGrad = i == 0 ? b.inputGrad : b.convGrad.get(i - 1);
                 exec("conv2d_bp", convIArgs, new INDArray[] {input, c.w(), c.b(), actGrad},
                         new INDArray[] {inputGrad, c.gw(), c.gb()});
+                t = profile.end(c.name() + " backward (data, weights: libnd4j conv2d_bp)", t);
             }
         } else {
             backwardDense(dense, features, b.hiddenGrad, null);
+            t = profile.end("dense backward (weights)", t);
         }
         if (updater == null) {
             DirectLoops.adaDelta(params, gradients, trainableStart, adaDeltaMsg, adaDeltaMsdx,
@@ -269,6 +311,7 @@ final class OpsNetwork implements Network {
             updater.applyUpdater(trainableGradients, iteration, 0);
             trainableParams.subi(trainableGradients);
         }
+        profile.end(updaterSection, t);
         iteration++;
         return loss;
     }
@@ -291,43 +334,57 @@ final class OpsNetwork implements Network {
         INDArray features;
         if (kind == Kind.FULL) {
             convolveAndPool(x, b);
+            long t = profile.start();
             // frozen feature layers run in inference mode, as DL4J's FrozenLayer and the featurized path do
             if (training && !featuresFrozen) {
                 dropout(b.pooled, spec.convDropout());
+                profile.end("conv dropout forward", t);
             }
             features = b.pooled.reshape('c', n, spec.featureSize());
         } else {
             features = x;
         }
+        long t = profile.start();
         Nd4j.matmul(features, dense.w(), b.hidden, false, false, false);
         DirectLoops.biasReluDropout(b.hidden, dense.b(), training ? 1.0 - spec.denseDropout() : 1.0, dropoutRandom);
+        t = profile.end("dense forward (+ bias, ReLU, dropout)", t);
         Nd4j.matmul(b.hidden, output.w(), b.logits, false, false, false);
         DirectLoops.biasSoftmax(b.logits, output.b());
+        profile.end("output forward (+ bias, softmax)", t);
         return features;
     }
 
     /**
      * The feature layers up to the pooling (no dropout): convolutions with ReLU into the buffers, then
      * pooling. The last convolution's buffer keeps its output before the ReLU, which the pooling applies.
-     * The first convolution, on one to a few input channels, is {@link Im2colConvolution}'s; the others oneDNN's.
+     * All of them oneDNN's through libnd4j, on NHWC activations.
      */
     private void convolveAndPool(INDArray x, Buffers b) {
         INDArray in = x;
         int last = convs.size() - 1;
+        long t = profile.start();
+        ImageShape shape = spec.imageShape();
+        if (shape.channels() == 1) {
+            in = x.reshape('c', x.size(0), shape.height(), shape.width(), 1);
+        } else {
+            b.input.assign(x.permute(0, 2, 3, 1));
+            t = profile.end("input to NHWC", t);
+            in = b.input;
+        }
+        b.convInput = in;
         for (int i = 0; i <= last; i++) {
             Conv c = convs.get(i);
             INDArray out = b.conv.get(i);
-            if (i == 0 && Im2colConvolution.suits(spec.imageShape().channels(), spec.kernel())) {
-                Im2colConvolution.convolve(in, c.w(), c.b(), out, i < last);
-            } else {
-                exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
-                if (i < last) {
-                    Transforms.relu(out, false);
-                }
+            exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
+            t = profile.end(c.name() + " forward (libnd4j conv2d)", t);
+            if (i < last) {
+                Transforms.relu(out, false);
+                t = profile.end(c.name() + " ReLU", t);
             }
             in = out;
         }
         DirectLoops.reluMaxPool(in, b.pooled, spec.pool());
+        profile.end("ReLU + max pool forward", t);
     }
 
     private static void dropout(INDArray x, double rate) {
@@ -363,16 +420,22 @@ final class OpsNetwork implements Network {
         Buffers b = new Buffers();
         if (kind == Kind.FULL) {
             for (Conv c : convs) {
-                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.out(), c.outHeight(), c.outWidth()));
-                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.out(), c.outHeight(), c.outWidth()));
+                b.conv.add(Nd4j.create(DataType.FLOAT, n, c.outHeight(), c.outWidth(), c.out()));
+                b.convGrad.add(!gradients ? null : Nd4j.create(DataType.FLOAT, n, c.outHeight(), c.outWidth(), c.out()));
+            }
+            if (spec.imageShape().channels() > 1) {
+                b.input = Nd4j.create(DataType.FLOAT, n, spec.imageShape().height(), spec.imageShape().width(),
+                        spec.imageShape().channels());
             }
             int[] pooled = spec.pooledSize();
             int channels = spec.convFilters().get(spec.convFilters().size() - 1);
             b.pooled = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
             if (gradients) {
                 b.pooledGrad = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
-                b.inputGrad = Nd4j.create(DataType.FLOAT, n, spec.imageShape().channels(),
-                        spec.imageShape().height(), spec.imageShape().width());
+                // conv2d_bp's gradient of the input, which nothing reads; none when the first layer's backward is
+                // im2col's
+                b.inputGrad = firstConvWeightsOnly ? null : Nd4j.create(DataType.FLOAT, n, spec.imageShape().height(),
+                        spec.imageShape().width(), spec.imageShape().channels());
             }
         }
         b.hidden = Nd4j.create(DataType.FLOAT, n, spec.denseUnits());
@@ -401,7 +464,10 @@ final class OpsNetwork implements Network {
     @Override
     public synchronized void featureActivations(INDArray images, INDArray target) {
         // straight from the buffer into the target (featurizing: a float16 slice), no copy in between
-        target.assign(pooledFeatures(images));
+        INDArray pooled = pooledFeatures(images);
+        long t = profile.start();
+        target.assign(pooled);
+        profile.end("store features (" + target.dataType().name().toLowerCase(java.util.Locale.ROOT) + ")", t);
     }
 
     /** The pooled feature maps of a batch, flattened in the C order the head reads: a view of a reused buffer. */

@@ -57,4 +57,33 @@ class FeatureRelayCliTest {
             assertThat(java.util.Arrays.stream(sample.train().labels()).filter(l -> l == cls).count()).isEqualTo(3);
         }
     }
+
+    @Test
+    void profileWritesEachSectionsTimeAndTheyAddUpToTheBatch(@TempDir Path target) throws Exception {
+        for (String phase : java.util.List.of("training", "featurizing")) {
+            Path json = target.resolve(phase + ".json");
+            int code = run("profile", "--data-dir", FashionMnistSample.directory().toString(), "--phase", phase,
+                    "--batch-size", "32", "--warmup", "1", "--batches", "3", "--out", json.toString());
+            assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isEqualTo(FeatureRelayCli.OK);
+            var profile = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+            assertThat(profile.get("phase").asText()).isEqualTo(phase);
+            assertThat(profile.get("batches").asInt()).isEqualTo(3);
+            var sections = profile.get("sectionMillis");
+            assertThat(sections.fieldNames()).toIterable().anyMatch(name -> name.startsWith("conv2 forward"));
+            if (phase.equals("training")) {
+                assertThat(sections.fieldNames()).toIterable().anyMatch(name -> name.startsWith("conv1 backward"))
+                        .anyMatch(name -> name.startsWith("updater"));
+            }
+            double sum = 0;
+            for (var v : sections) {
+                assertThat(v.asDouble()).isNotNegative();
+                sum += v.asDouble();
+            }
+            // the sections follow one another on one thread: they are the batch, bar the loop around them
+            assertThat(sum).isPositive().isLessThanOrEqualTo(profile.get("batchMillis").asDouble() * 1.001);
+        }
+        assertThat(run("profile", "--data-dir", FashionMnistSample.directory().toString(), "--phase", "inference",
+                "--out", target.resolve("x.json").toString())).isEqualTo(FeatureRelayCli.USAGE_ERROR);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--phase must be training or featurizing");
+    }
 }

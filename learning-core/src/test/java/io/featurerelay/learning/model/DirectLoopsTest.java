@@ -31,7 +31,8 @@ class DirectLoopsTest {
         int pooledSide = side / window;
         INDArray out = Nd4j.create(DataType.FLOAT, n, channels, pooledSide, pooledSide);
 
-        DirectLoops.reluMaxPool(in, out, window);
+        // the loop reads the convolutions' NHWC layout; the definition below indexes NCHW
+        DirectLoops.reluMaxPool(nhwc(in), out, window);
 
         for (int b = 0; b < n; b++) {
             for (int c = 0; c < channels; c++) {
@@ -66,16 +67,17 @@ class DirectLoopsTest {
         int oh = height / window;
         int ow = width / window;
         INDArray out = Nd4j.create(DataType.FLOAT, n, channels, oh, ow);
-        DirectLoops.reluMaxPool(in, out, window);
+        DirectLoops.reluMaxPool(nhwc(in), out, window);
         // as the dropout after the pooling would: zero some outputs, which must then get no gradient
         for (int k = 0; k < out.length(); k += 5) {
             out.putScalar(k, 0f);
         }
         INDArray outGrad = Nd4j.rand(DataType.FLOAT, n, channels, oh, ow).addi(0.5);
-        INDArray inGrad = Nd4j.valueArrayOf(new long[] {n, channels, height, width}, 7f, DataType.FLOAT);
+        INDArray inGradNhwc = Nd4j.valueArrayOf(new long[] {n, height, width, channels}, 7f, DataType.FLOAT);
         float scale = 1f / 0.75f;
 
-        DirectLoops.maxPoolBackward(in, out, outGrad, inGrad, window, scale);
+        DirectLoops.maxPoolBackward(nhwc(in), out, outGrad, inGradNhwc, window, scale);
+        INDArray inGrad = inGradNhwc.permute(0, 3, 1, 2);
 
         float[][][][] expected = new float[n][channels][height][width];
         for (int b = 0; b < n; b++) {
@@ -107,6 +109,11 @@ class DirectLoopsTest {
                 }
             }
         }
+    }
+
+    /** An NCHW array's NHWC copy: what the convolutions hand the pooling. */
+    private static INDArray nhwc(INDArray nchw) {
+        return nchw.permute(0, 2, 3, 1).dup('c');
     }
 
     @Test

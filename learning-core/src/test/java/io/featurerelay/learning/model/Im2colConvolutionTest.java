@@ -13,61 +13,82 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** The im2col + sgemm convolution against the definition of a valid, stride-1 convolution. */
+/** The im2col + sgemm weight gradient of a first layer against its definition. */
 class Im2colConvolutionTest {
 
     /**
-     * n, channels, height, width, filters, kernel, relu: the reference network's first layer; CIFAR-10's
-     * three channels (the product is split by columns, with a remainder); a rectangular image; 1x1 and 5x5.
+     * The weight and bias gradients against their definitions, gw[f,c,di,dj] = Σ_b,i,j g[b,f,i,j]·x[b,c,i+di,j+dj]
+     * and gb[f] = Σ g[b,f,i,j], with g the gradient after the ReLU's backward when the activations are given: the
+     * reference shapes (the batch split into chunks, one of them short), CIFAR-10's
+     * (the product split by positions), a rectangular image, 1x1 and 5x5, a single image.
      */
     @ParameterizedTest
-    @CsvSource({"3,1,28,28,32,3,true", "2,3,32,32,32,3,false", "1,3,32,32,64,3,true", "2,3,9,7,5,3,true",
-            "4,2,5,5,3,1,false", "1,1,6,6,4,5,true"})
-    void equalsTheDefinition(int n, int channels, int height, int width, int filters, int kernel, boolean relu) {
-        SplittableRandom random = new SplittableRandom(n * 131L + channels * 17L + height + kernel);
-        INDArray in = Nd4j.create(randoms(random, n * channels * height * width), new long[] {n, channels, height,
-                width}, 'c');
-        // the weights and bias as views into one flat array at an offset, as the network's parameters are
-        int weightCount = filters * channels * kernel * kernel;
-        INDArray flat = Nd4j.create(randoms(random, 7 + weightCount + filters), new long[] {7 + weightCount + filters},
-                'c');
-        INDArray weights = flat.get(NDArrayIndex.interval(7, 7 + weightCount))
-                .reshape('c', filters, channels, kernel, kernel);
-        INDArray bias = flat.get(NDArrayIndex.interval(7 + weightCount, 7 + weightCount + filters));
+    @CsvSource({"5,1,28,28,32,3,true", "3,3,32,32,64,3,false", "2,3,9,7,5,3,true", "4,2,5,5,3,1,false",
+            "1,1,6,6,4,5,true"})
+    void weightGradientsEqualTheirDefinition(int n, int channels, int height, int width, int filters, int kernel,
+            boolean withRelu) {
+        SplittableRandom random = new SplittableRandom(n * 71L + channels * 13L + height + kernel);
         int outHeight = height - kernel + 1;
         int outWidth = width - kernel + 1;
-        INDArray out = Nd4j.create(DataType.FLOAT, n, filters, outHeight, outWidth).assign(Float.NaN);
+        INDArray in = Nd4j.create(randoms(random, n * channels * height * width), new long[] {n, channels, height,
+                width}, 'c');
+        // gradient and activations NHWC, as the network keeps them; the definition below indexes their NCHW views
+        INDArray gradNhwc = Nd4j.create(randoms(random, n * filters * outHeight * outWidth), new long[] {n,
+                outHeight, outWidth, filters}, 'c');
+        INDArray grad = gradNhwc.permute(0, 3, 1, 2);
+        int weightCount = filters * channels * kernel * kernel;
+        INDArray flat = Nd4j.create(DataType.FLOAT, 3 + weightCount + filters).assign(Float.NaN);
+        INDArray gw = flat.get(NDArrayIndex.interval(3, 3 + weightCount)).reshape('c', filters, channels, kernel,
+                kernel);
+        INDArray gb = flat.get(NDArrayIndex.interval(3 + weightCount, 3 + weightCount + filters))
+                .reshape('c', new long[] {filters});
 
-        Im2colConvolution.convolve(in, weights, bias, out, relu);
+        // the layer's activations, when given: the ReLU's backward zeroes the gradient where they are not positive
+        INDArray activation = withRelu ? Nd4j.create(randoms(random, n * filters * outHeight * outWidth),
+                new long[] {n, outHeight, outWidth, filters}, 'c') : null;
+        INDArray effective = withRelu ? gradNhwc.mul(activation.gt(0).castTo(DataType.FLOAT)).permute(0, 3, 1, 2)
+                : grad;
 
-        for (int b = 0; b < n; b++) {
-            for (int f = 0; f < filters; f++) {
+        Im2colConvolution.backwardWeights(in, gradNhwc, activation, gw, gb);
+
+        for (int f = 0; f < filters; f++) {
+            double bias = 0;
+            for (int b = 0; b < n; b++) {
                 for (int i = 0; i < outHeight; i++) {
                     for (int j = 0; j < outWidth; j++) {
-                        double sum = bias.getDouble(f);
-                        for (int c = 0; c < channels; c++) {
-                            for (int di = 0; di < kernel; di++) {
-                                for (int dj = 0; dj < kernel; dj++) {
-                                    sum += weights.getDouble(f, c, di, dj) * in.getDouble(b, c, i + di, j + dj);
+                        bias += effective.getDouble(b, f, i, j);
+                    }
+                }
+            }
+            assertThat(gb.getDouble(f)).as("gb[%d]", f).isCloseTo(bias, within(1e-3 * (1 + Math.abs(bias))));
+            for (int c = 0; c < channels; c++) {
+                for (int di = 0; di < kernel; di++) {
+                    for (int dj = 0; dj < kernel; dj++) {
+                        double sum = 0;
+                        for (int b = 0; b < n; b++) {
+                            for (int i = 0; i < outHeight; i++) {
+                                for (int j = 0; j < outWidth; j++) {
+                                    sum += effective.getDouble(b, f, i, j)
+                                            * in.getDouble(b, c, i + di, j + dj);
                                 }
                             }
                         }
-                        double expected = relu ? Math.max(0, sum) : sum;
-                        assertThat(out.getDouble(b, f, i, j)).as("[%d,%d,%d,%d]", b, f, i, j)
-                                .isCloseTo(expected, within(1e-4));
+                        assertThat(gw.getDouble(f, c, di, dj)).as("gw[%d,%d,%d,%d]", f, c, di, dj)
+                                .isCloseTo(sum, within(1e-3 * (1 + Math.abs(sum))));
                     }
                 }
             }
         }
+        assertThat(flat.getDouble(2)).as("nothing written before the view").isNaN();
     }
 
     @Test
     void refusesShapesThatDoNotFit() {
         INDArray in = Nd4j.create(DataType.FLOAT, 1, 1, 8, 8);
-        INDArray weights = Nd4j.create(DataType.FLOAT, 4, 1, 3, 3);
-        INDArray bias = Nd4j.create(DataType.FLOAT, 4);
-        INDArray wrongSide = Nd4j.create(DataType.FLOAT, 1, 4, 5, 5);
-        assertThatThrownBy(() -> Im2colConvolution.convolve(in, weights, bias, wrongSide, true))
+        INDArray gw = Nd4j.create(DataType.FLOAT, 4, 1, 3, 3);
+        INDArray gb = Nd4j.create(DataType.FLOAT, 4);
+        INDArray wrongSide = Nd4j.create(DataType.FLOAT, 1, 5, 5, 4);
+        assertThatThrownBy(() -> Im2colConvolution.backwardWeights(in, wrongSide, null, gw, gb))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid convolution");
     }
 

@@ -1,0 +1,94 @@
+package io.featurerelay.learning.model;
+
+import io.featurerelay.learning.dataset.ImageBatches;
+import io.featurerelay.learning.dataset.ImageDataset;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Times the ops network section by section ({@link LayerProfile}) over a run of batches, for
+ * {@code bench/profile.sh}: training steps of the base network, and featurizing (the frozen feature layers,
+ * forward only, into a float16 store, as model 2 does). Batches are drawn in order, and the first
+ * {@code warmup} are not counted (buffers, oneDNN primitives and the JIT are made then).
+ */
+public final class NetworkProfiler {
+
+    /** What one phase measured: milliseconds per batch, each section's and the whole batch's. */
+    public record Result(String phase, int batchSize, int batches, double batchMillis,
+            Map<String, Double> sectionMillis) {
+
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("phase", phase);
+            m.put("batchSize", batchSize);
+            m.put("batches", batches);
+            m.put("batchMillis", batchMillis);
+            m.put("sectionMillis", sectionMillis);
+            return m;
+        }
+    }
+
+    private NetworkProfiler() {
+    }
+
+    public static Result training(ModelSpec spec, Hyperparameters hp, ImageDataset images, int batchSize,
+            int warmup, int batches) {
+        OpsNetwork network = new OpsNetwork(spec, hp, OpsNetwork.Kind.FULL, false);
+        return run("training", images, batchSize, warmup, batches, network,
+                batch -> network.fitBatch(batch));
+    }
+
+    public static Result featurizing(ModelSpec spec, Hyperparameters hp, ImageDataset images, int batchSize,
+            int warmup, int batches) {
+        OpsNetwork network = new OpsNetwork(spec, hp, OpsNetwork.Kind.FULL, true);
+        INDArray store = Nd4j.create(DataType.HALF, batchSize, spec.featureSize());
+        return run("featurizing", images, batchSize, warmup, batches, network,
+                batch -> network.featureActivations(batch.getFeatures(), store));
+    }
+
+    private static Result run(String phase, ImageDataset images, int batchSize, int warmup, int batches,
+            OpsNetwork network, java.util.function.Consumer<DataSet> step) {
+        if (images.size() < batchSize) {
+            throw new IllegalArgumentException("a profile needs at least one whole batch of " + batchSize
+                    + " images; the data has " + images.size());
+        }
+        LayerProfile profile = LayerProfile.recording();
+        network.profile(profile);
+        long start = 0;
+        for (int b = 0; b < warmup + batches; b++) {
+            if (b == warmup) {
+                profile.clear();
+                start = System.nanoTime();
+            }
+            long t = profile.start();
+            DataSet batch = ImageBatches.batch(images, indices(b, batchSize, images.size()));
+            profile.end("batch assembly (uint8 -> float32)", t);
+            step.accept(batch);
+            close(batch.getFeatures());
+            close(batch.getLabels());
+        }
+        double wall = (System.nanoTime() - start) / 1e6 / batches;
+        network.profile(LayerProfile.OFF);
+        Map<String, Double> perBatch = new LinkedHashMap<>();
+        profile.totalMillis().forEach((section, millis) -> perBatch.put(section, millis / batches));
+        return new Result(phase, batchSize, batches, wall, perBatch);
+    }
+
+    private static void close(INDArray array) {
+        if (array != null && array.closeable()) {
+            array.close();
+        }
+    }
+
+    private static int[] indices(int batch, int batchSize, int size) {
+        int[] indices = new int[batchSize];
+        for (int i = 0; i < batchSize; i++) {
+            indices[i] = (int) (((long) batch * batchSize + i) % size);
+        }
+        return indices;
+    }
+}
