@@ -30,7 +30,18 @@ public record MemoryBudget(long maxBytes, boolean oneDnn) {
      * and oneDNN's own caches and the arrays a service keeps beside the job (a prediction model).
      */
     static final double SHARE_OF_NATIVE_LIMIT = 0.75;
+    /**
+     * Evaluation and featurizing batch size: oneDNN's convolutions run fastest per image at batches of 128-256 on
+     * two cores (the activations stay in cache); 500 was a third slower.
+     */
     static final int INFERENCE_BATCH = 256;
+    /**
+     * At most this many bytes of activation buffers for one inference batch (evaluation, featurizing): the
+     * reference network's 256 images take 46 MB; the CIFAR-10 variant's (64 filters on 32x32x3) would take 126 MB
+     * per batch, and per featurizing pipeline, which beside its 750 MB of float16 features took transfer-service
+     * past its 1.5 GB cap. So that network runs 96 images at a time.
+     */
+    static final long INFERENCE_BUFFER_BYTES = 48L << 20;
 
     public MemoryBudget {
         if (maxBytes <= 0) {
@@ -80,8 +91,8 @@ public record MemoryBudget(long maxBytes, boolean oneDnn) {
         long parameters = parameterCount(spec);
         // parameters, gradients, two optimizer state values each; the layer-API twin of a saved model as much again
         double floats = 2 * 4.0 * parameters;
-        floats += 2.0 * activations(spec, batchSize, true) + 2.0 * activations(spec, INFERENCE_BATCH, false);
-        floats += workspace(spec, Math.max(batchSize, INFERENCE_BATCH), oneDnn);
+        floats += 2.0 * activations(spec, batchSize, true) + 2.0 * activations(spec, inferenceBatch(spec), false);
+        floats += workspace(spec, Math.max(batchSize, inferenceBatch(spec)), oneDnn);
         // input images and labels of a batch, as the network's float32 copies
         floats += (double) batchSize * (spec.imageShape().size() + spec.numClasses());
         return (long) Math.min(Long.MAX_VALUE, floats * Float.BYTES);
@@ -169,5 +180,23 @@ public record MemoryBudget(long maxBytes, boolean oneDnn) {
 
     private static long mib(long bytes) {
         return (bytes + (1 << 20) - 1) >> 20;
+    }
+
+    /**
+     * Images per inference batch (evaluation, featurizing) for {@code spec}: {@link #INFERENCE_BATCH}, or fewer
+     * (a multiple of 32, at least 32) when their activation buffers (the images in NHWC, each convolution's output,
+     * the pooled features) would take more than {@link #INFERENCE_BUFFER_BYTES}.
+     */
+    public static int inferenceBatch(ModelSpec spec) {
+        int height = spec.imageShape().height();
+        int width = spec.imageShape().width();
+        long floats = (long) height * width * spec.imageShape().channels() + spec.featureSize();
+        for (int filters : spec.convFilters()) {
+            height -= spec.kernel() - 1;
+            width -= spec.kernel() - 1;
+            floats += (long) height * width * filters;
+        }
+        long fits = INFERENCE_BUFFER_BYTES / (4 * floats);
+        return (int) Math.max(32, Math.min(INFERENCE_BATCH, fits / 32 * 32));
     }
 }

@@ -105,6 +105,8 @@ final class OpsNetwork implements Network {
         INDArray input;
         /** The batch's images as the first convolution read them (NHWC): the last forward pass's. */
         INDArray convInput;
+        /** Each output position's input patch of the first convolution, for its weight gradient. */
+        INDArray patches;
         INDArray inputGrad;
         INDArray pooled;
         INDArray pooledGrad;
@@ -192,9 +194,10 @@ final class OpsNetwork implements Network {
         updaterSection = "updater (" + hyperparameters.optimizer().id() + ")";
         firstConvWeightsOnly = Im2colConvolution.suits(spec.imageShape().channels(), spec.kernel());
         int k = spec.kernel();
-        // valid, NHWC activations, weights OIHW. NHWC because it is the layout oneDNN's convolutions on AVX2 and
-        // AVX-512 choose for themselves: libnd4j reorders NCHW arrays into it and back on every call (the input,
-        // the output's stale contents, the output), a third of a featurizing batch's time
+        // valid, NHWC activations, weights OIHW. NHWC because it is the layout that oneDNN's AVX-512 forward
+        // convolutions (brgconv) choose for themselves: given NCHW, libnd4j reorders into it and back on every call
+        // (the input, the output's stale contents, the output), a third of a featurizing batch's time. The
+        // backward passes choose a blocked layout (Winograd) and are reordered either way.
         convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 1, 1};
     }
 
@@ -286,7 +289,8 @@ final class OpsNetwork implements Network {
                 INDArray actGrad = b.convGrad.get(i);
                 if (i == 0 && firstConvWeightsOnly) {
                     // the input needs no gradient: weights and bias only, the ReLU's backward done on the way
-                    Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, c.gw(), c.gb());
+                    Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, b.patches, c.gw(),
+                            c.gb());
                     t = profile.end(c.name() + " backward (ReLU, weights: im2col + sgemm)", t);
                     continue;
                 }
@@ -434,6 +438,9 @@ final class OpsNetwork implements Network {
                 b.pooledGrad = Nd4j.create(DataType.FLOAT, n, channels, pooled[0], pooled[1]);
                 // conv2d_bp's gradient of the input, which nothing reads; none when the first layer's backward is
                 // im2col's
+                Conv first = convs.get(0);
+                b.patches = !firstConvWeightsOnly ? null : Nd4j.create(DataType.FLOAT, n * first.outHeight()
+                        * first.outWidth() * spec.imageShape().channels() * spec.kernel() * spec.kernel());
                 b.inputGrad = firstConvWeightsOnly ? null : Nd4j.create(DataType.FLOAT, n, spec.imageShape().height(),
                         spec.imageShape().width(), spec.imageShape().channels());
             }

@@ -1,5 +1,6 @@
 package io.featurerelay.learning.training;
 
+import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.Network;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,11 +20,6 @@ import org.slf4j.LoggerFactory;
 public final class Trainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-    /**
-     * Evaluation batch size: oneDNN's convolutions run fastest per image at batches of 128-256 on two cores
-     * (the activations stay in cache); 500 was a third slower.
-     */
-    static final int EVALUATION_BATCH = 256;
 
     private Trainer() {
     }
@@ -171,8 +167,9 @@ public final class Trainer {
             return 0;
         }
         int correct = 0;
-        for (int from = 0; from < data.size(); from += EVALUATION_BATCH) {
-            int[] indices = new int[Math.min(EVALUATION_BATCH, data.size() - from)];
+        int batchSize = MemoryBudget.inferenceBatch(network.spec());
+        for (int from = 0; from < data.size(); from += batchSize) {
+            int[] indices = new int[Math.min(batchSize, data.size() - from)];
             for (int i = 0; i < indices.length; i++) {
                 indices[i] = from + i;
             }

@@ -4,6 +4,7 @@ import io.featurerelay.learning.dataset.ImageBatches;
 import io.featurerelay.learning.dataset.ImageDataset;
 import io.featurerelay.learning.dataset.TrainTestSplit;
 import io.featurerelay.learning.model.Hyperparameters;
+import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.NativeBackend;
 import io.featurerelay.learning.model.Network;
@@ -40,8 +41,6 @@ import org.slf4j.LoggerFactory;
 public final class TransferLearner {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransferLearner.class);
-    /** As {@code Trainer.EVALUATION_BATCH}: the batch size at which the frozen convolutions run fastest. */
-    static final int FEATURIZE_BATCH = 256;
     /**
      * Featurizing threads: one per core, up to four (each holds a replica of the feature layers with its
      * activation buffers, about 45 MB at batch 256); on more cores each runs its ops on several.
@@ -234,15 +233,17 @@ public final class TransferLearner {
         // half precision: the frozen activations of 30,000 Fashion-MNIST images take 277 MB instead of 553 MB
         // (the largest allocation of a transfer); batches are widened back to float32 as they are drawn
         INDArray features = Nd4j.create(DataType.HALF, images.size(), spec.featureSize());
-        int batches = (images.size() + FEATURIZE_BATCH - 1) / FEATURIZE_BATCH;
+        // the batch size at which the frozen convolutions run fastest, unless its buffers would be too large
+        int batchSize = MemoryBudget.inferenceBatch(spec);
+        int batches = (images.size() + batchSize - 1) / batchSize;
         int threads = Math.max(1, Math.min(workers, batches));
         try {
             if (threads == 1) {
                 for (int b = 0; b < batches; b++) {
-                    featurizeBatch(model2, images, b, features, cancelled);
+                    featurizeBatch(model2, images, b, batchSize, features, cancelled);
                 }
             } else {
-                featurizeInParallel(model2, images, hp, threads, batches, features, cancelled);
+                featurizeInParallel(model2, images, hp, threads, batches, batchSize, features, cancelled);
             }
         } catch (RuntimeException | Error e) {
             Trainer.close(features);
@@ -252,7 +253,7 @@ public final class TransferLearner {
     }
 
     private void featurizeInParallel(Network model2, ImageDataset images, Hyperparameters hp, int workers,
-            int batches, INDArray features, BooleanSupplier cancelled) {
+            int batches, int batchSize, INDArray features, BooleanSupplier cancelled) {
         ModelSpec spec = model2.spec();
         Map<String, Map<String, float[]>> frozen = model2.parameters(spec.featureLayers());
         List<Network> replicas = new ArrayList<>(List.of(model2));
@@ -277,7 +278,7 @@ public final class TransferLearner {
                     NativeBackend.limitCurrentThread(nativeThreads);
                     try {
                         for (int b = worker; b < batches; b += workers) {
-                            featurizeBatch(replicas.get(worker), images, b, features, stop);
+                            featurizeBatch(replicas.get(worker), images, b, batchSize, features, stop);
                         }
                     } catch (RuntimeException | Error e) {
                         failed.set(true);
@@ -312,13 +313,13 @@ public final class TransferLearner {
     }
 
     /** Batch {@code b} of {@code images} through the feature layers, into its rows of {@code features}. */
-    private static void featurizeBatch(Network network, ImageDataset images, int b, INDArray features,
-            BooleanSupplier cancelled) {
+    private static void featurizeBatch(Network network, ImageDataset images, int b, int batchSize,
+            INDArray features, BooleanSupplier cancelled) {
         if (cancelled.getAsBoolean()) {
             throw new TrainingCancelledException(0, b + 1);
         }
-        int from = b * FEATURIZE_BATCH;
-        int n = Math.min(FEATURIZE_BATCH, images.size() - from);
+        int from = b * batchSize;
+        int n = Math.min(batchSize, images.size() - from);
         int[] indices = new int[n];
         for (int i = 0; i < n; i++) {
             indices[i] = from + i;

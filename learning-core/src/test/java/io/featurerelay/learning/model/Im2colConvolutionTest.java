@@ -49,7 +49,8 @@ class Im2colConvolutionTest {
         INDArray effective = withRelu ? gradNhwc.mul(activation.gt(0).castTo(DataType.FLOAT)).permute(0, 3, 1, 2)
                 : grad;
 
-        Im2colConvolution.backwardWeights(in, gradNhwc, activation, gw, gb);
+        INDArray patches = Nd4j.create(DataType.FLOAT, (long) n * outHeight * outWidth * channels * kernel * kernel);
+        Im2colConvolution.backwardWeights(in, gradNhwc, activation, patches, gw, gb);
 
         for (int f = 0; f < filters; f++) {
             double bias = 0;
@@ -88,7 +89,8 @@ class Im2colConvolutionTest {
         INDArray gw = Nd4j.create(DataType.FLOAT, 4, 1, 3, 3);
         INDArray gb = Nd4j.create(DataType.FLOAT, 4);
         INDArray wrongSide = Nd4j.create(DataType.FLOAT, 1, 5, 5, 4);
-        assertThatThrownBy(() -> Im2colConvolution.backwardWeights(in, wrongSide, null, gw, gb))
+        assertThatThrownBy(() -> Im2colConvolution.backwardWeights(in, wrongSide, null, Nd4j.create(DataType.FLOAT,
+                1000), gw, gb))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("valid convolution");
     }
 
