@@ -63,31 +63,16 @@ public final class Benchmark {
         result.put("phases", phases);
 
         ModelSpec baseSpec = ModelSpec.forInput(all.shape(), s.sourceClasses().size());
-        Network base = factory.create(baseSpec, config.hyperparameters());
-        LOG.info("base training: {} images x {} epochs", source.train().size(), config.epochs());
-        TrainingHistory baseHistory = Trainer.train(base, TrainingData.of(source.train()),
-                TrainingData.of(source.test()), config, quiet, () -> false);
-        phases.add(epochs("base", source.train().size(), baseHistory));
-
-        TrainingData baseTest = TrainingData.of(source.test());
-        long start = System.nanoTime();
-        Trainer.accuracy(base, baseTest);
-        phases.add(single("evaluation", source.test().size(), (System.nanoTime() - start) / 1e9));
-
+        // each phase's networks are its own and unreachable once it returns, so that their activation buffers
+        // are freed before the next phase allocates (one process holds what two services would)
+        var baseParams = basePhases(factory, baseSpec, source, config, quiet, phases);
         TransferLearner learner = new TransferLearner(factory);
-        var baseParams = base.parameters(baseSpec.parameterShapes().keySet());
         int targetClasses = s.targetClasses().size();
-        Network plain = learner.model2(baseSpec, baseParams, targetClasses, HeadMode.FRESH, config.hyperparameters());
-        LOG.info("model 2, plain path");
-        phases.add(epochs("transfer-plain", target.train().size(),
-                learner.trainPlain(plain, target, config, quiet, () -> false)));
+        plainPhase(learner, baseSpec, baseParams, targetClasses, target, config, quiet, phases);
+        System.gc();
 
-        Network fast = learner.model2(baseSpec, baseParams, targetClasses, HeadMode.FRESH, config.hyperparameters());
-        LOG.info("model 2, featurized path");
-        FeaturizedTraining featurized = learner.trainFeaturized(fast, target, config, quiet, () -> false);
-        phases.add(single("featurize", target.train().size(), featurized.featurizeSeconds()));
-        phases.add(single("featurize-validation", target.test().size(), featurized.validationFeaturizeSeconds()));
-        phases.add(epochs("transfer-head", target.train().size(), featurized.head()));
+        featurizedPhases(learner, baseSpec, baseParams, targetClasses, target, config, quiet, phases);
+        System.gc();
 
         LOG.info("scratch baseline");
         Network scratch = learner.scratch(baseSpec, targetClasses, config.hyperparameters());
@@ -98,6 +83,40 @@ public final class Benchmark {
             phases.add(layerApiBase(baseSpec, source.train(), config, settings.layerApiBatches()));
         }
         return result;
+    }
+
+    /** Base training and evaluation; returns the base's parameters. */
+    private static Map<String, Map<String, float[]>> basePhases(NetworkFactory factory, ModelSpec baseSpec,
+            TrainTestSplit source, TrainingConfig config, TrainingListener quiet, List<Map<String, Object>> phases) {
+        Network base = factory.create(baseSpec, config.hyperparameters());
+        LOG.info("base training: {} images x {} epochs", source.train().size(), config.epochs());
+        TrainingHistory baseHistory = Trainer.train(base, TrainingData.of(source.train()),
+                TrainingData.of(source.test()), config, quiet, () -> false);
+        phases.add(epochs("base", source.train().size(), baseHistory));
+        long start = System.nanoTime();
+        Trainer.accuracy(base, TrainingData.of(source.test()));
+        phases.add(single("evaluation", source.test().size(), (System.nanoTime() - start) / 1e9));
+        return base.parameters(baseSpec.parameterShapes().keySet());
+    }
+
+    private static void plainPhase(TransferLearner learner, ModelSpec baseSpec,
+            Map<String, Map<String, float[]>> baseParams, int targetClasses, TrainTestSplit target,
+            TrainingConfig config, TrainingListener quiet, List<Map<String, Object>> phases) {
+        Network plain = learner.model2(baseSpec, baseParams, targetClasses, HeadMode.FRESH, config.hyperparameters());
+        LOG.info("model 2, plain path");
+        phases.add(epochs("transfer-plain", target.train().size(),
+                learner.trainPlain(plain, target, config, quiet, () -> false)));
+    }
+
+    private static void featurizedPhases(TransferLearner learner, ModelSpec baseSpec,
+            Map<String, Map<String, float[]>> baseParams, int targetClasses, TrainTestSplit target,
+            TrainingConfig config, TrainingListener quiet, List<Map<String, Object>> phases) {
+        Network fast = learner.model2(baseSpec, baseParams, targetClasses, HeadMode.FRESH, config.hyperparameters());
+        LOG.info("model 2, featurized path");
+        FeaturizedTraining featurized = learner.trainFeaturized(fast, target, config, quiet, () -> false);
+        phases.add(single("featurize", target.train().size(), featurized.featurizeSeconds()));
+        phases.add(single("featurize-validation", target.test().size(), featurized.validationFeaturizeSeconds()));
+        phases.add(epochs("transfer-head", target.train().size(), featurized.head()));
     }
 
     /** A few batches of the same base network on DL4J's layer API: its throughput, no accuracy. */
