@@ -167,13 +167,7 @@ public final class FeatureRelayCli {
         TrainTestSplit all = settings.dataset().load(settings.dataDir());
         var result = Benchmark.run(all, new Benchmark.Settings(settings, cl.intValue("--per-class", 0),
                 cl.intValue("--layer-api-batches", 20)));
-        Path target = Path.of(outFile);
-        if (target.getParent() != null) {
-            Files.createDirectories(target.getParent());
-        }
-        Files.writeString(target, new com.fasterxml.jackson.databind.ObjectMapper()
-                .writerWithDefaultPrettyPrinter().writeValueAsString(result));
-        out.printf("wrote %s%n", target);
+        writeJson(Path.of(outFile), result, out);
         return OK;
     }
 
@@ -208,14 +202,18 @@ public final class FeatureRelayCli {
         json.put("build", NativeBackend.buildName());
         json.put("threads", Runtime.getRuntime().availableProcessors());
         json.put("dataset", all.train().name());
-        Path target = Path.of(outFile);
+        writeJson(Path.of(outFile), json, out);
+        return OK;
+    }
+
+    /** A benchmark's or a profile's result as pretty-printed JSON (its folder made if missing). */
+    private static void writeJson(Path target, Object value, PrintStream out) throws IOException {
         if (target.getParent() != null) {
             Files.createDirectories(target.getParent());
         }
         Files.writeString(target, new com.fasterxml.jackson.databind.ObjectMapper()
-                .writerWithDefaultPrettyPrinter().writeValueAsString(json));
+                .writerWithDefaultPrettyPrinter().writeValueAsString(value));
         out.printf("wrote %s%n", target);
-        return OK;
     }
 
     private static final Set<String> EXPERIMENT_OPTIONS = Set.of("--dataset", "--data-dir", "--epochs", "--batch-size",
