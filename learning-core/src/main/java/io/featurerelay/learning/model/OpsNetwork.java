@@ -76,7 +76,7 @@ final class OpsNetwork implements Network {
     private LayerProfile profile = LayerProfile.OFF;
     private final String updaterSection;
     /**
-     * The first convolution's backward pass computes its weight and bias gradients alone, as im2col + sgemm
+     * The first convolution's backward pass computes its weight and bias gradients alone, as im2col + a matrix product
      * ({@link Im2colConvolution}): nothing needs the gradient of the images, which conv2d_bp computes too.
      */
     private final boolean firstConvWeightsOnly;
@@ -291,7 +291,7 @@ final class OpsNetwork implements Network {
                     // the input needs no gradient: weights and bias only, the ReLU's backward done on the way
                     Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, b.patches, c.gw(),
                             c.gb());
-                    t = profile.end(c.name() + " backward (ReLU, weights: im2col + sgemm)", t);
+                    t = profile.end(c.name() + " backward (ReLU, weights: im2col + matmul)", t);
                     continue;
                 }
                 if (i < last) {
