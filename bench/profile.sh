@@ -12,15 +12,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 dataset=fashion-mnist data_dir= batches=30 warmup=5 build=1 pytorch=1 optimizer=adadelta
-set -a
-. deploy/k8s/base/native-runtime.env
-set +a
-jvm=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
+# the services' runtime settings (native-runtime.env, JVM flags) and apply_isa
+. bench/runtime.sh
+isa=native
 
 usage() {
   cat <<USAGE
 usage: bench/profile.sh [--dataset fashion-mnist|cifar-10] [--data-dir DIR] [--batches N] [--warmup N]
-                        [--optimizer adadelta|adam] [--no-build] [--no-pytorch]
+                        [--optimizer adadelta|adam] [--isa native|avx2] [--no-build] [--no-pytorch]
+  --isa avx2: on an AVX-512 CPU, what an AVX2-only one would run (bench/runtime.sh says how)
 USAGE
 }
 while [ $# -gt 0 ]; do
@@ -30,12 +30,14 @@ while [ $# -gt 0 ]; do
     --batches) batches=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --optimizer) optimizer=$2; shift 2 ;;
+    --isa) isa=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-pytorch) pytorch=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
 done
+apply_isa "$isa"
 for n in "$batches" "$warmup"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done

@@ -55,7 +55,8 @@ def main():
             continue
         theirs = load(os.path.join(out, "pytorch-%s.json" % phase))
         n = mine["batchSize"]
-        print("## %s, batch %d, %s, build %s, %d threads" % (phase, n, mine["dataset"], mine["build"], mine["threads"]))
+        print("## %s, batch %d, %s, build %s, %d threads%s" % (phase, n, mine["dataset"], mine["build"], mine["threads"],
+                                                             ", " + os.environ["BENCH_ISA"] if os.environ.get("BENCH_ISA") else ""))
         print()
         line = "DL4J ops network: %.2f ms per batch (%.0f images/s)" % (mine["batchMillis"],
                                                                         1000 * n / mine["batchMillis"])

@@ -2,7 +2,8 @@
 """Puts the Java benchmark's JSON beside the PyTorch reference's: one table on stdout, CSV and Markdown files.
 
 usage: bench/report.py DL4J_JSON PYTORCH_JSON CSV_OUT [MARKDOWN_OUT]
-The environment variable BENCH_DATA, when set, describes the data in the table's header (run.sh sets it).
+The environment variable BENCH_DATA, when set, describes the data in the table's header (run.sh sets it), and
+BENCH_ISA the instruction set both ran at when it was capped (run.sh --isa avx2).
 """
 import csv
 import json
@@ -84,6 +85,7 @@ def main():
         "DL4J:    %s, build %s, %s threads" % (dl4j["framework"], dl4j.get("build"), dl4j.get("threads")),
         "PyTorch: %s, %s, %s threads" % (torch["framework"], torch.get("build", "-"), torch.get("threads", "-")),
         "data:    %s" % os.environ.get("BENCH_DATA", dl4j.get("dataset", "-")),
+    ] + (["isa:     %s" % os.environ["BENCH_ISA"]] if os.environ.get("BENCH_ISA") else []) + [
         "epochs %s, batch %s (s = seconds per epoch, or in all for featurize and evaluation)" % (
             dl4j.get("epochs"), dl4j.get("batchSize")),
         "", head, "-" * len(head)]

@@ -12,12 +12,9 @@ cd "$repo"
 dataset=fashion-mnist data_dir=
 epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1
 threads=$(nproc)
-# the services' native runtime settings (glibc's allocator, libgomp), for PyTorch's run too
-set -a
-. deploy/k8s/base/native-runtime.env
-set +a
-# the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
-jvm=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
+# the services' runtime settings (native-runtime.env, JVM flags) and apply_isa
+. bench/runtime.sh
+isa=native
 
 usage() {
   cat <<USAGE
@@ -33,6 +30,9 @@ usage: bench/run.sh [options]
   --per-class N             training images per class (default 0: all 6,000)
   --layer-api-batches N     batches of DL4J's layer-API network to time (default $layer_api_batches; 0 skips)
   --out DIR                 results (default $out)
+  --isa native|avx2         native (default): this CPU's best; avx2: on an AVX-512 CPU, run what an AVX2-only one
+                            would (libnd4j's onednn-avx2 build, oneDNN, PyTorch and OpenBLAS capped at AVX2;
+                            bench/runtime.sh says how)
   --no-build                use learning-core/target/learning-core-runner.jar as it is
   --no-pytorch              DL4J only
 USAGE
@@ -47,12 +47,14 @@ while [ $# -gt 0 ]; do
     --per-class) per_class=$2; shift 2 ;;
     --layer-api-batches) layer_api_batches=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --isa) isa=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-pytorch) pytorch=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "error: unknown option $1" >&2; usage >&2; exit 64 ;;
   esac
 done
+apply_isa "$isa"
 for n in "$epochs" "$batch_size" "$per_class" "$layer_api_batches"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done

@@ -73,7 +73,8 @@ final class ServiceProcess implements AutoCloseable {
             throw new IllegalStateException(jar + " is missing: run mvn verify from the repository root");
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx512m", "-Dorg.bytedeco.javacpp.maxbytes=900m",
+                .toString(), "-Xmx512m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
+                "-Dorg.bytedeco.javacpp.maxbytes=900m",
                 "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m"));
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");

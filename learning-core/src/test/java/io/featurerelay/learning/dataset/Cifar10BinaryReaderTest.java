@@ -64,6 +64,30 @@ class Cifar10BinaryReaderTest {
         assertThat(target.size()).isEqualTo(25);
     }
 
+    /**
+     * Reading a class subset drops the other classes' records as the files are read, and gives exactly what the
+     * subset of the whole gives: the same images in the same order, labels in the order the classes are given.
+     */
+    @Test
+    void readingClassesGivesTheSubsetOfTheWhole() throws IOException {
+        writeAll(10);
+        java.util.List<Integer> classes = java.util.List.of(7, 2, 9);
+        TrainTestSplit whole = DatasetKind.CIFAR_10.load(dir).subset(classes);
+        TrainTestSplit read = DatasetKind.CIFAR_10.load(dir, classes);
+        for (String split : java.util.List.of("train", "test")) {
+            ImageDataset expected = split.equals("train") ? whole.train() : whole.test();
+            ImageDataset actual = split.equals("train") ? read.train() : read.test();
+            assertThat(actual.size()).as(split).isEqualTo(expected.size()).isPositive();
+            assertThat(actual.labels()).as(split).containsExactly(expected.labels());
+            assertThat(actual.pixels()).as(split).isEqualTo(expected.pixels());
+            assertThat(actual.classNames()).as(split).containsExactly("horse", "bird", "truck");
+        }
+        assertThatThrownBy(() -> DatasetKind.CIFAR_10.load(dir, java.util.List.of(3, 10)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("class 10 is out of range");
+        assertThatThrownBy(() -> DatasetKind.CIFAR_10.load(dir, java.util.List.of(3, 3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("listed twice");
+    }
+
     @Test
     void truncatedRecordIsRejected() throws IOException {
         writeAll(2);

@@ -70,7 +70,7 @@ final class TrainingJobHandler implements JobHandler {
         String id = job.id();
         TrainingDetails stored = job.storedDetails(TrainingDetails.class);
         TrainTestSplit data = DatasetKind.byId(p.dataset()).orElseThrow()
-                .load(Path.of(p.dataDir())).subset(p.classes());
+                .load(Path.of(p.dataDir()), p.classes());
         ModelSpec spec = p.spec() != null ? p.spec() : ModelSpec.forInput(data.shape(), p.classes().size());
         // the request was checked against the budget where the spec was known; an image folder's shape is known now
         RequestValidator.budget(config).check(spec, p.batchSize());

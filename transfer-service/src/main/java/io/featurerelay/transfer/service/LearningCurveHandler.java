@@ -68,8 +68,8 @@ final class LearningCurveHandler implements JobHandler {
         BaseModel base = details.lineage();
         FeatureWeights weights = new FeatureWeightsCodec(new DecodeLimits(config.maxEnvelopeBytes(), 1 << 20))
                 .decode(baseModels.envelope(base.id(), base.sha256()));
-        TrainTestSplit all = TransferJobs.dataset(p.dataset(), "learning curve " + id).load(Path.of(p.dataDir()))
-                .subset(p.classes());
+        TrainTestSplit all = TransferJobs.dataset(p.dataset(), "learning curve " + id).load(Path.of(p.dataDir()),
+                p.classes());
         FeatureWeightsCodec.checkCompatible(weights, all.shape());
         details = details.withClassNames(all.classNames());
         int classes = p.classes().size();

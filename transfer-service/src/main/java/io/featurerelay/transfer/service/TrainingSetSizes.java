@@ -41,7 +41,7 @@ final class TrainingSetSizes {
         }
         int smallest;
         try {
-            smallest = kind.load(dataDir).subset(classes).train().smallestClass();
+            smallest = kind.load(dataDir, classes).train().smallestClass();
         } catch (DatasetException | IllegalArgumentException e) {
             throw ProblemException.invalidField("dataDir", "the training images in " + dataDir
                     + " could not be counted: " + e.getMessage());

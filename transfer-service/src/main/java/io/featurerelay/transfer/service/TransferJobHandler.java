@@ -91,7 +91,7 @@ final class TransferJobHandler implements JobHandler {
 
     /** The target task's images, with the label budget drawn from the training images when there is one. */
     static TrainTestSplit target(TransferParameters p, String where) {
-        TrainTestSplit all = TransferJobs.dataset(p.dataset(), where).load(Path.of(p.dataDir())).subset(p.classes());
+        TrainTestSplit all = TransferJobs.dataset(p.dataset(), where).load(Path.of(p.dataDir()), p.classes());
         try {
             return all.withTrainPerClass(p.trainPerClass(), p.seed());
         } catch (IllegalArgumentException e) {
