@@ -19,6 +19,8 @@ public final class Cifar10BinaryReader {
     static final List<String> CLASS_NAMES = List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
             "horse", "ship", "truck");
     static final int MAX_RECORDS_PER_FILE = 100_000;
+    private static final List<Integer> ALL_CLASSES = java.util.stream.IntStream.range(0, CLASS_NAMES.size())
+            .boxed().toList();
 
     private final String howToGet;
 
@@ -27,11 +29,7 @@ public final class Cifar10BinaryReader {
     }
 
     public TrainTestSplit read(Path dir) {
-        List<Integer> all = new ArrayList<>();
-        for (int c = 0; c < CLASS_NAMES.size(); c++) {
-            all.add(c);
-        }
-        return read(dir, all);
+        return read(dir, ALL_CLASSES);
     }
 
     /**
@@ -52,11 +50,7 @@ public final class Cifar10BinaryReader {
     }
 
     ImageDataset read(List<Path> files) {
-        List<Integer> all = new ArrayList<>();
-        for (int c = 0; c < CLASS_NAMES.size(); c++) {
-            all.add(c);
-        }
-        return read(files, all);
+        return read(files, ALL_CLASSES);
     }
 
     private ImageDataset read(List<Path> files, List<Integer> classes) {

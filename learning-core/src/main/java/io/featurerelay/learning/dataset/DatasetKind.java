@@ -111,21 +111,23 @@ public enum DatasetKind {
      */
     public TrainTestSplit load(Path dir, List<Integer> classes) {
         if (this == CIFAR_10) {
-            Path d = dir == null ? defaultDirectory : dir;
-            if (!java.nio.file.Files.isDirectory(d)) {
-                throw new DatasetException(d, "data directory is missing. " + howToGet);
-            }
-            return new Cifar10BinaryReader(howToGet).read(d, classes);
+            return new Cifar10BinaryReader(howToGet).read(dataDirectory(dir), classes);
         }
         return load(dir).subset(classes);
     }
 
-    /** Reads the train and test splits from {@code dir} (the default directory when null). */
-    public TrainTestSplit load(Path dir) {
+    /** {@code dir}, or the default directory when null; it must exist. */
+    private Path dataDirectory(Path dir) {
         Path d = dir == null ? defaultDirectory : dir;
         if (!java.nio.file.Files.isDirectory(d)) {
             throw new DatasetException(d, "data directory is missing. " + howToGet);
         }
+        return d;
+    }
+
+    /** Reads the train and test splits from {@code dir} (the default directory when null). */
+    public TrainTestSplit load(Path dir) {
+        Path d = dataDirectory(dir);
         return switch (this) {
             case FASHION_MNIST, MNIST -> {
                 IdxReader reader = new IdxReader(howToGet);
