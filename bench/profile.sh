@@ -67,9 +67,10 @@ for phase in training featurizing; do
   java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar profile \
     --dataset "$dataset" --data-dir "$data_dir" --optimizer "$optimizer" "${common[@]}" --out "$out/dl4j-$phase.json" >/dev/null
   echo "DL4J $phase with oneDNN's timings ..."
-  DNNL_VERBOSE=1 java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar profile \
+  # DNNL_VERBOSE for libnd4j's oneDNN, ONEDNN_VERBOSE for oneDNN's own library (OneDnnConvolution)
+  DNNL_VERBOSE=1 ONEDNN_VERBOSE=1 java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar profile \
     --dataset "$dataset" --data-dir "$data_dir" --optimizer "$optimizer" "${common[@]}" \
-    --out "$out/dl4j-$phase-verbose.json" | grep '^dnnl_verbose,exec' > "$out/onednn-$phase.csv" || true
+    --out "$out/dl4j-$phase-verbose.json" | grep -E '^(dnnl|onednn)_verbose,exec' > "$out/onednn-$phase.csv" || true
   if [ "$pytorch" = 1 ]; then
     echo "PyTorch $phase, batch $batch ..."
     (cd bench && /usr/bin/python3 pytorch_profile.py --dataset "$dataset" --data-dir "$(cd "$repo" && realpath "$data_dir")" \

@@ -23,20 +23,22 @@ def onednn(path, warmup, batches):
     if not os.path.exists(path):
         return {}
     with open(path) as f:
-        lines = [l.strip().split(",") for l in f if l.startswith("dnnl_verbose,exec")]
+        # dnnl_verbose: libnd4j's oneDNN; onednn_verbose: oneDNN's own library, which the ops network drives directly
+        lines = [l.strip().split(",") for l in f if l.startswith(("dnnl_verbose,exec", "onednn_verbose,exec"))]
     if not lines:
         return {}
     skip = len(lines) * warmup // (warmup + batches)
     totals = collections.OrderedDict()
     for f in lines[skip:]:
         primitive, impl, prop, mds, problem, ms = f[3], f[4], f[5], f[6], f[-2], float(f[-1])
+        origin = "" if f[0] == "dnnl_verbose" else "direct "
         if primitive == "reorder":
             tags = re.findall(r"(src|dst)_f32::blocked:([A-Za-z0-9]+)", mds)
-            label = "reorder %s %s" % (problem, " -> ".join(t for _, t in tags))
+            label = "%sreorder %s %s" % (origin, problem, " -> ".join(t for _, t in tags))
         else:
             channels = re.search(r"ic(\d+)oc(\d+)", problem)
             shape = "ic%s oc%s" % channels.groups() if channels else problem
-            label = "%s %s %s (%s)" % (primitive, prop.replace("forward_", "fwd_"), shape, impl)
+            label = "%s%s %s %s (%s)" % (origin, primitive, prop.replace("forward_", "fwd_"), shape, impl)
         totals[label] = totals.get(label, 0.0) + ms
     return {k: v / batches for k, v in totals.items()}
 

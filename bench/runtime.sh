@@ -7,6 +7,9 @@ set -a
 set +a
 # the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
 jvm=(-Xmx512m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
+# more JVM options for an A/B run, e.g. BENCH_JVM_OPTS=-Dfeaturerelay.onednn.direct=false (split at spaces)
+# shellcheck disable=SC2206
+jvm+=(${BENCH_JVM_OPTS-})
 
 # --isa avx2 on an AVX-512 machine: the code an AVX2-only CPU would run, in both frameworks: libnd4j's
 # onednn-avx2 build, oneDNN's JIT kernels (libnd4j's and PyTorch's) capped at AVX2 (DNNL_MAX_CPU_ISA), PyTorch's

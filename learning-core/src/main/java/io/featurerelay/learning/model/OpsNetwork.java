@@ -25,8 +25,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>Why not DL4J's layer API: in 1.0.0-M2.1 its convolution layer never reaches oneDNN (the helper lookup
  * fails) and runs im2col + gemm, and SameDiff evaluates the forward pass twice per step and allocates every
- * activation anew. Calling {@code conv2d} and {@code conv2d_bp} directly lets the oneDNN builds
- * ({@link NativeBackend}) run them, max pooling is a loop of our own ({@link DirectLoops}), and the
+ * activation anew. The convolutions run as oneDNN's primitives, driven directly on NHWC activations
+ * ({@link OneDnnConvolution}; libnd4j's {@code conv2d} and {@code conv2d_bp}, which the oneDNN builds of
+ * {@link NativeBackend} also run, where that library does not load), max pooling is a loop of our own ({@link DirectLoops}), and the
  * activations live in buffers reused from batch to batch. The arithmetic is DL4J's: Glorot-uniform weights, inverted dropout, softmax
  * with cross-entropy averaged over the batch, DL4J's updaters applied to one flat gradient; tests check
  * that training here equals training the layer-API network over the shapes a spec may take
@@ -47,6 +48,8 @@ final class OpsNetwork implements Network {
     private final Kind kind;
     private final boolean featuresFrozen;
     private final List<Conv> convs = new ArrayList<>();
+    /** Per convolution, its passes through oneDNN's primitives directly, once created ({@link #direct}). */
+    private final List<OneDnnConvolution> directConvs = new ArrayList<>();
     private final Dense dense;
     private final Dense output;
     private final INDArray params;
@@ -76,8 +79,9 @@ final class OpsNetwork implements Network {
     private LayerProfile profile = LayerProfile.OFF;
     private final String updaterSection;
     /**
-     * The first convolution's backward pass computes its weight and bias gradients alone, as im2col + a matrix product
-     * ({@link Im2colConvolution}): nothing needs the gradient of the images, which conv2d_bp computes too.
+     * The first convolution's backward pass computes its weight and bias gradients alone (oneDNN's backward-weights
+     * primitive, or im2col + a matrix product, {@link Im2colConvolution}, without it): nothing needs the gradient of
+     * the images, which conv2d_bp computes too.
      */
     private final boolean firstConvWeightsOnly;
 
@@ -156,6 +160,7 @@ final class OpsNetwork implements Network {
                 width -= spec.kernel() - 1;
                 convs.add(new Conv(ModelSpec.convName(i), view(params, offset, wShape), view(params, offset + wLen, out),
                         view(gradients, offset, wShape), view(gradients, offset + wLen, out), out, height, width));
+                directConvs.add(null);
                 offset += wLen + out;
                 in = out;
             }
@@ -196,8 +201,9 @@ final class OpsNetwork implements Network {
         int k = spec.kernel();
         // valid, NHWC activations, weights OIHW. NHWC because it is the layout that oneDNN's AVX-512 forward
         // convolutions (brgconv) choose for themselves: given NCHW, libnd4j reorders into it and back on every call
-        // (the input, the output's stale contents, the output), a third of a featurizing batch's time. The
-        // backward passes choose a blocked layout (Winograd) and are reordered either way.
+        // (the input, the output's stale contents, the output), a third of a featurizing batch's time. libnd4j's
+        // backward passes choose a blocked layout and are reordered either way; oneDNN driven directly
+        // (OneDnnConvolution) takes NHWC in both directions.
         convIArgs = new int[] {k, k, 1, 1, 0, 0, 1, 1, 0, 1, 1};
     }
 
@@ -287,11 +293,21 @@ final class OpsNetwork implements Network {
             for (int i = last; i >= 0; i--) {
                 Conv c = convs.get(i);
                 INDArray actGrad = b.convGrad.get(i);
+                OneDnnConvolution direct = direct(i);
                 if (i == 0 && firstConvWeightsOnly) {
-                    // the input needs no gradient: weights and bias only, the ReLU's backward done on the way
-                    Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, b.patches, c.gw(),
-                            c.gb());
-                    t = profile.end(c.name() + " backward (ReLU, weights: im2col + matmul)", t);
+                    // the input needs no gradient: weights and bias only
+                    if (direct != null) {
+                        if (i < last) {
+                            DirectLoops.reluBackward(b.conv.get(i), actGrad, 1f);
+                        }
+                        direct.backward(b.convInput, c.w(), actGrad, null, c.gw(), c.gb());
+                        t = profile.end(c.name() + " backward (ReLU, weights: oneDNN primitives, NHWC)", t);
+                    } else {
+                        // the ReLU's backward done on the way
+                        Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, b.patches,
+                                c.gw(), c.gb());
+                        t = profile.end(c.name() + " backward (ReLU, weights: im2col + matmul)", t);
+                    }
                     continue;
                 }
                 if (i < last) {
@@ -300,9 +316,14 @@ final class OpsNetwork implements Network {
                 }
                 INDArray input = i == 0 ? b.convInput : b.conv.get(i - 1);
                 INDArray inputGrad = i == 0 ? b.inputGrad : b.convGrad.get(i - 1);
-                exec("conv2d_bp", convIArgs, new INDArray[] {input, c.w(), c.b(), actGrad},
-                        new INDArray[] {inputGrad, c.gw(), c.gb()});
-                t = profile.end(c.name() + " backward (data, weights: libnd4j conv2d_bp)", t);
+                if (direct != null) {
+                    direct.backward(input, c.w(), actGrad, inputGrad, c.gw(), c.gb());
+                    t = profile.end(c.name() + " backward (data, weights: oneDNN primitives, NHWC)", t);
+                } else {
+                    exec("conv2d_bp", convIArgs, new INDArray[] {input, c.w(), c.b(), actGrad},
+                            new INDArray[] {inputGrad, c.gw(), c.gb()});
+                    t = profile.end(c.name() + " backward (data, weights: libnd4j conv2d_bp)", t);
+                }
             }
         } else {
             backwardDense(dense, features, b.hiddenGrad, null);
@@ -318,6 +339,27 @@ final class OpsNetwork implements Network {
         profile.end(updaterSection, t);
         iteration++;
         return loss;
+    }
+
+    /**
+     * Convolution i through oneDNN's primitives ({@link OneDnnConvolution}), created on its first use; null where that
+     * library did not load (libnd4j's conv2d and conv2d_bp then).
+     */
+    private OneDnnConvolution direct(int i) {
+        if (!OneDnnConvolution.available()) {
+            return null;
+        }
+        OneDnnConvolution direct = directConvs.get(i);
+        if (direct == null) {
+            int in = i == 0 ? spec.imageShape().channels() : convs.get(i - 1).out();
+            int height = i == 0 ? spec.imageShape().height() : convs.get(i - 1).outHeight();
+            int width = i == 0 ? spec.imageShape().width() : convs.get(i - 1).outWidth();
+            // the last convolution's ReLU is the pooling's; the others' a post-op of their forward pass
+            direct = new OneDnnConvolution(in, convs.get(i).out(), spec.kernel(), height, width,
+                    i > 0 || !firstConvWeightsOnly, i < convs.size() - 1);
+            directConvs.set(i, direct);
+        }
+        return direct;
     }
 
     /** dL/dW = inputᵀ·grad, dL/db = Σ grad, and dL/dinput = grad·Wᵀ when {@code inputGrad} is given. */
@@ -379,11 +421,17 @@ final class OpsNetwork implements Network {
         for (int i = 0; i <= last; i++) {
             Conv c = convs.get(i);
             INDArray out = b.conv.get(i);
-            exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
-            t = profile.end(c.name() + " forward (libnd4j conv2d)", t);
-            if (i < last) {
-                Transforms.relu(out, false);
-                t = profile.end(c.name() + " ReLU", t);
+            OneDnnConvolution direct = direct(i);
+            if (direct != null) {
+                direct.forward(in, c.w(), c.b(), out);
+                t = profile.end(c.name() + (i < last ? " forward + ReLU" : " forward") + " (oneDNN primitive, NHWC)", t);
+            } else {
+                exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
+                t = profile.end(c.name() + " forward (libnd4j conv2d)", t);
+                if (i < last) {
+                    Transforms.relu(out, false);
+                    t = profile.end(c.name() + " ReLU", t);
+                }
             }
             in = out;
         }
@@ -439,7 +487,7 @@ final class OpsNetwork implements Network {
                 // conv2d_bp's gradient of the input, which nothing reads; none when the first layer's backward is
                 // im2col's
                 Conv first = convs.get(0);
-                b.patches = !firstConvWeightsOnly ? null : Nd4j.create(DataType.FLOAT, n * first.outHeight()
+                b.patches = !firstConvWeightsOnly || OneDnnConvolution.available() ? null : Nd4j.create(DataType.FLOAT, n * first.outHeight()
                         * first.outWidth() * spec.imageShape().channels() * spec.kernel() * spec.kernel());
                 b.inputGrad = firstConvWeightsOnly ? null : Nd4j.create(DataType.FLOAT, n, spec.imageShape().height(),
                         spec.imageShape().width(), spec.imageShape().channels());
