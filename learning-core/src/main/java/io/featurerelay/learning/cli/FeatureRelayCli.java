@@ -64,7 +64,7 @@ public final class FeatureRelayCli {
             profile      time the ops network section by section (each layer's forward and backward pass, the
                          updater) over a run of batches and write it as JSON; bench/profile.sh puts it beside
                          PyTorch's profile and oneDNN's own timings
-              the experiment options, and --out FILE (required), --phase training|featurizing (default training),
+              the experiment options, and --out FILE (required), --phase training|featurizing|head (default training),
               --warmup N (default 5), --batches N (default 30); featurizing uses --batch-size (256 suits it)
 
             follow       follow a base training on trainer-service and the transfer it starts, print progress and
@@ -196,7 +196,10 @@ public final class FeatureRelayCli {
                     batchSize, warmup, batches);
             case "featurizing" -> NetworkProfiler.featurizing(spec, hp,
                     all.subset(settings.targetClasses()).train(), batchSize, warmup, batches);
-            default -> throw new IllegalArgumentException("--phase must be training or featurizing, got " + phase);
+            case "head" -> NetworkProfiler.head(spec, hp, all.subset(settings.targetClasses()).train(), batchSize,
+                    warmup, batches);
+            default -> throw new IllegalArgumentException("--phase must be training, featurizing or head, got "
+                    + phase);
         };
         Map<String, Object> json = new LinkedHashMap<>(result.toMap());
         json.put("build", NativeBackend.buildName());

@@ -2,17 +2,20 @@ package io.featurerelay.learning.model;
 
 import io.featurerelay.learning.dataset.ImageBatches;
 import io.featurerelay.learning.dataset.ImageDataset;
+import io.featurerelay.learning.training.TrainingData;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Times the ops network section by section ({@link LayerProfile}) over a run of batches, for
- * {@code bench/profile.sh}: training steps of the base network, and featurizing (the frozen feature layers,
- * forward only, into a float16 store, as model 2 does). Batches are drawn in order, and the first
+ * {@code bench/profile.sh}: training steps of the base network, featurizing (the frozen feature layers,
+ * forward only, into a float16 store, as model 2 does), and model 2's head trained on that store. Batches are drawn
+ * in order, and the first
  * {@code warmup} are not counted (buffers, oneDNN primitives and the JIT are made then).
  */
 public final class NetworkProfiler {
@@ -48,6 +51,46 @@ public final class NetworkProfiler {
         INDArray store = Nd4j.create(DataType.HALF, batchSize, spec.featureSize());
         return run("featurizing", images, batchSize, warmup, batches, network,
                 batch -> network.featureActivations(batch.getFeatures(), store));
+    }
+
+    /**
+     * Training steps of model 2's head on pre-computed features, as a featurized transfer runs them: the images'
+     * frozen activations (untrained feature layers: the arithmetic is the same) stored as float16 once, then each
+     * batch widened from that store ({@link TrainingData#ofFeatures}) and fitted.
+     */
+    public static Result head(ModelSpec spec, Hyperparameters hp, ImageDataset images, int batchSize, int warmup,
+            int batches) {
+        OpsNetwork features = new OpsNetwork(spec, hp, OpsNetwork.Kind.FULL, true);
+        int count = Math.min(images.size(), batchSize * (warmup + batches));
+        INDArray store = Nd4j.create(DataType.HALF, count, spec.featureSize());
+        for (int from = 0; from < count; from += batchSize) {
+            int[] rows = java.util.stream.IntStream.range(from, Math.min(count, from + batchSize)).toArray();
+            DataSet batch = ImageBatches.batch(images, rows);
+            features.featureActivations(batch.getFeatures(),
+                    store.get(NDArrayIndex.interval(from, from + rows.length), NDArrayIndex.all()));
+        }
+        int[] labels = java.util.Arrays.copyOf(images.labels(), count);
+        TrainingData data = TrainingData.ofFeatures(store, labels, spec.numClasses());
+        OpsNetwork network = new OpsNetwork(spec, hp, OpsNetwork.Kind.HEAD_ONLY, false);
+        LayerProfile profile = LayerProfile.recording();
+        network.profile(profile);
+        long start = 0;
+        for (int b = 0; b < warmup + batches; b++) {
+            if (b == warmup) {
+                profile.clear();
+                start = System.nanoTime();
+            }
+            long t = profile.start();
+            DataSet batch = data.batch(indices(b, batchSize, count));
+            profile.end("batch: float16 rows widened", t);
+            network.fitBatch(batch);
+        }
+        double wall = (System.nanoTime() - start) / 1e6 / batches;
+        network.profile(LayerProfile.OFF);
+        data.release();
+        Map<String, Double> perBatch = new LinkedHashMap<>();
+        profile.totalMillis().forEach((section, millis) -> perBatch.put(section, millis / batches));
+        return new Result("head", batchSize, batches, wall, perBatch);
     }
 
     private static Result run(String phase, ImageDataset images, int batchSize, int warmup, int batches,
