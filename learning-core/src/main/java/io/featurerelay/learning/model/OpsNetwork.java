@@ -84,6 +84,8 @@ final class OpsNetwork implements Network {
      * the images, which conv2d_bp computes too.
      */
     private final boolean firstConvWeightsOnly;
+    /** The output layer's products as Java loops ({@link NarrowProducts}): its side of a few classes. */
+    private final boolean narrowOutput;
 
     /**
      * One convolution's parameter views: W [out, in, k, k] (OIHW), b [out]; its output is [out, outHeight,
@@ -197,6 +199,7 @@ final class OpsNetwork implements Network {
         }
         dropoutRandom = new SplittableRandom(hyperparameters.seed());
         updaterSection = "updater (" + hyperparameters.optimizer().id() + ")";
+        narrowOutput = NarrowProducts.suits(spec.numClasses());
         firstConvWeightsOnly = Im2colConvolution.suits(spec.imageShape().channels(), spec.kernel());
         int k = spec.kernel();
         // valid, NHWC activations, weights OIHW. NHWC because it is the layout that oneDNN's AVX-512 forward
@@ -278,7 +281,12 @@ final class OpsNetwork implements Network {
         t = profile.end("loss: softmax cross-entropy and its gradient", t);
         // no zeroing of the gradients: every trainable gradient array is overwritten below (matmul, assign,
         // conv2d_bp write their outputs), and frozen ones are outside the updated range
-        backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
+        if (narrowOutput) {
+            NarrowProducts.backward(b.hidden, b.logitsGrad, output.w(), output.gw(), b.hiddenGrad);
+            DirectLoops.columnSums(b.logitsGrad, output.gb());
+        } else {
+            backwardDense(output, b.hidden, b.logitsGrad, b.hiddenGrad);
+        }
         DirectLoops.reluBackward(b.hidden, b.hiddenGrad, (float) (1.0 / (1.0 - spec.denseDropout())));
         t = profile.end("output backward (weights, data) + dense ReLU/dropout backward", t);
         if (kind == Kind.FULL && !featuresFrozen) {
@@ -394,7 +402,11 @@ final class OpsNetwork implements Network {
         Nd4j.matmul(features, dense.w(), b.hidden, false, false, false);
         DirectLoops.biasReluDropout(b.hidden, dense.b(), training ? 1.0 - spec.denseDropout() : 1.0, dropoutRandom);
         t = profile.end("dense forward (+ bias, ReLU, dropout)", t);
-        Nd4j.matmul(b.hidden, output.w(), b.logits, false, false, false);
+        if (narrowOutput) {
+            NarrowProducts.forward(b.hidden, output.w(), b.logits);
+        } else {
+            Nd4j.matmul(b.hidden, output.w(), b.logits, false, false, false);
+        }
         DirectLoops.biasSoftmax(b.logits, output.b());
         profile.end("output forward (+ bias, softmax)", t);
         return features;
