@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Where the time of one batch goes, layer by layer, in both frameworks: the ops network's own sections
 # (learning-core-runner.jar profile: each layer's forward and backward pass, the loss, the updater), oneDNN's
-# timings of the primitives libnd4j runs inside them (convolution forward, backward data, backward weights, the
-# layout reorders around them; DNNL_VERBOSE=1, in a second run so that its printing is not in the first), and
-# PyTorch's operators (torch.profiler) on the same network, batch size and threads. Two phases: a training step
-# of the base network (batch 128) and featurizing (forward only, into float16, batch 256). Prints the tables
-# and writes bench/results/profile-<dataset>.md.
+# timings of the primitives run inside them (convolution forward, backward data, backward weights, the layout
+# reorders around them, the matrix products: libnd4j's, and those the ops network drives directly, marked
+# "direct"; DNNL_VERBOSE=1 ONEDNN_VERBOSE=1, in a second run so that its printing is not in the first), and
+# PyTorch's operators (torch.profiler) on the same network, batch size and threads. Three phases: a training
+# step of the base network (batch 128), featurizing (forward only, into float16, batch 256) and a step of model
+# 2's head on those float16 features (batch 128; DL4J only). Prints the tables and writes
+# bench/results/profile-<dataset>/profile.md.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,7 +61,7 @@ if [ "$build" = 1 ]; then
   mvn -B -q -ntp -pl learning-core -am package -DskipTests
 fi
 logging=(-Dorg.slf4j.simpleLogger.defaultLogLevel=warn)
-for phase in training featurizing; do
+for phase in training featurizing head; do
   batch=128
   [ "$phase" = featurizing ] && batch=256
   common=(--phase "$phase" --batch-size "$batch" --warmup "$warmup" --batches "$batches")
@@ -71,7 +73,8 @@ for phase in training featurizing; do
   DNNL_VERBOSE=1 ONEDNN_VERBOSE=1 java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar profile \
     --dataset "$dataset" --data-dir "$data_dir" --optimizer "$optimizer" "${common[@]}" \
     --out "$out/dl4j-$phase-verbose.json" | grep -E '^(dnnl|onednn)_verbose,exec' > "$out/onednn-$phase.csv" || true
-  if [ "$pytorch" = 1 ]; then
+  # the head phase (model 2's head on float16 features) is DL4J's alone: bench/run.sh times PyTorch's head
+  if [ "$pytorch" = 1 ] && [ "$phase" != head ]; then
     echo "PyTorch $phase, batch $batch ..."
     (cd bench && /usr/bin/python3 pytorch_profile.py --dataset "$dataset" --data-dir "$(cd "$repo" && realpath "$data_dir")" \
       --optimizer "$optimizer" --threads "$(nproc)" "${common[@]}" --out "$repo/$out/pytorch-$phase.json") >/dev/null

@@ -51,7 +51,7 @@ def table(title, rows, batch):
 
 def main():
     out, warmup, batches = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    for phase in ("training", "featurizing"):
+    for phase in ("training", "featurizing", "head"):
         mine = load(os.path.join(out, "dl4j-%s.json" % phase))
         if mine is None:
             continue
