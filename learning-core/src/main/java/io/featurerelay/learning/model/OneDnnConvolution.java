@@ -20,20 +20,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The backward pass (input, weight and bias gradients) of a valid, stride-1 convolution on NHWC activations, through
- * oneDNN's own primitives (JavaCPP's {@code dnnl} preset, the oneDNN version libnd4j M2.1 links in).
+ * A valid, stride-1 convolution on NHWC activations through oneDNN's own primitives (JavaCPP's {@code dnnl} preset,
+ * the oneDNN version libnd4j M2.1 links in): the forward pass, with the ReLU as a post-op where the layer has its
+ * own, and the backward pass (the input's gradient, where the layer needs it, the weights' and the bias').
  *
- * <p>Why not libnd4j's {@code conv2d_bp}: handed "any" layouts, it lets oneDNN pick blocked ones and reorders the
- * input, the output's gradient and both results between them and NHWC on every call, and does work of its own
- * around the primitives. Here the primitives are asked for NHWC throughout, which oneDNN's JIT kernels take as
- * they are, and are created once per batch size; only the weights (a few hundred kilobytes at most) are reordered
- * into the kernels' layout and the weight gradient back to OIHW. The reference network's second convolution,
- * batch 128: 21-26 ms against 25-35 ms for {@code conv2d_bp} (best of 30, interleaved, same results within
- * float32 summation order).
+ * <p>Why not libnd4j's {@code conv2d} and {@code conv2d_bp}: handed "any" layouts, {@code conv2d_bp} lets oneDNN
+ * pick blocked ones and reorders the input, the output's gradient and both results between them and NHWC on every
+ * call, and both do work of their own around the primitives (creating them on every call among it). Here the
+ * primitives are asked for NHWC throughout, which oneDNN's JIT kernels take as they are, and are created once per
+ * batch size; only the weights (a few hundred kilobytes at most) are reordered into the kernels' layout and the
+ * weight gradient back to OIHW. The reference network's second convolution, batch 128: backward 21-26 ms against
+ * 25-35 ms for {@code conv2d_bp} (best of 30, interleaved, same results within float32 summation order); the
+ * first layer's weights-only backward 6-8 ms against 9-11 for im2col + a product.
  *
  * <p>Both oneDNN copies (libnd4j's, linked in, and this one) share the process's one OpenMP runtime (libnd4j's
- * libgomp), so the two do not bring two thread pools. Not thread-safe: the owning network's methods are
- * synchronized.
+ * libgomp, which the preset's library finds loaded), so the two do not bring two thread pools, and a featurizing
+ * pipeline's thread limit ({@link NativeBackend#limitCurrentThread}) holds for both. Not thread-safe: the owning
+ * network's methods are synchronized.
  */
 final class OneDnnConvolution {
 
@@ -52,9 +55,9 @@ final class OneDnnConvolution {
     private final boolean forwardRelu;
     private final engine engine;
     private final stream stream;
-    private final Map<Long, Primitives> byBatch = new LinkedHashMap<>(4, 0.75f, true) {
+    private final Map<Long, Backward> backwardByBatch = new LinkedHashMap<>(4, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, Primitives> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<Long, Backward> eldest) {
             return size() > MAX_CACHED_SHAPES;
         }
     };
@@ -67,17 +70,17 @@ final class OneDnnConvolution {
 
     /** One batch size's forward primitive and its memory objects. */
     private record Forward(convolution_forward primitive, IntMemoryMap args, memory input, memory plainWeights,
-            memory kernelWeights, reorder toKernelWeights, memory bias, memory output, String implementation) {
+            memory kernelWeights, reorder toKernelWeights, memory bias, memory output) {
     }
 
     /**
      * One batch size's primitives, with memory objects whose data handles are pointed at each call's arrays; those of
      * the input's gradient (backwardData to toKernelWeights) null without it.
      */
-    private record Primitives(convolution_backward_data backwardData, convolution_backward_weights backwardWeights,
+    private record Backward(convolution_backward_data backwardData, convolution_backward_weights backwardWeights,
             IntMemoryMap dataArgs, IntMemoryMap weightArgs, memory input, memory outputGrad, memory inputGrad,
             memory plainWeights, memory kernelWeights, reorder toKernelWeights, memory kernelWeightGrad,
-            memory plainWeightGrad, reorder toPlainWeightGrad, memory biasGrad, String implementation) {
+            memory plainWeightGrad, reorder toPlainWeightGrad, memory biasGrad) {
     }
 
     /**
@@ -100,7 +103,7 @@ final class OneDnnConvolution {
 
     /**
      * Whether oneDNN's own library loads here (once per JVM); when it does not, the network keeps libnd4j's
-     * {@code conv2d_bp}. Off with {@code -Dfeaturerelay.onednn.direct=false}.
+     * {@code conv2d} and {@code conv2d_bp}. Off with {@code -Dfeaturerelay.onednn.direct=false}.
      */
     static boolean available() {
         Boolean known = available;
@@ -123,11 +126,11 @@ final class OneDnnConvolution {
         }
         try {
             org.bytedeco.dnnl.dnnl_version_t version = dnnl.dnnl_version();
-            LOG.info("oneDNN {}.{}.{} driven directly for the convolutions' backward passes", version.major(),
+            LOG.info("oneDNN {}.{}.{} driven directly for the convolutions", version.major(),
                     version.minor(), version.patch());
             return true;
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-            LOG.warn("oneDNN's own library did not load ({}); the convolutions' backward passes stay libnd4j's",
+            LOG.warn("oneDNN's own library did not load ({}); the convolutions stay libnd4j's",
                     e.toString());
             return false;
         }
@@ -178,7 +181,7 @@ final class OneDnnConvolution {
         if (biasGrad.length() != outChannels || !dense(biasGrad)) {
             throw new IllegalArgumentException("bias gradient of " + outChannels + " expected");
         }
-        Primitives p = byBatch.computeIfAbsent(n, this::create);
+        Backward p = backwardByBatch.computeIfAbsent(n, this::createBackward);
         p.input().set_data_handle(address(input));
         p.outputGrad().set_data_handle(address(outputGrad));
         p.plainWeightGrad().set_data_handle(address(weightGrad));
@@ -196,11 +199,6 @@ final class OneDnnConvolution {
             p.toPlainWeightGrad().execute(stream, p.kernelWeightGrad(), p.plainWeightGrad());
         }
         stream._wait();
-    }
-
-    /** The implementations oneDNN chose for a batch of n (data, if computed; weights), for tests and the logs. */
-    String implementation(long n) {
-        return byBatch.computeIfAbsent(n, this::create).implementation();
     }
 
     private Forward createForward(long n) {
@@ -231,7 +229,7 @@ final class OneDnnConvolution {
         LOG.debug("convolution forward {}x{}x{} -> {}, batch {}: {}", inHeight, inWidth, inChannels, outChannels, n,
                 implementation);
         return new Forward(new convolution_forward(desc), args, input, plainWeights, kernelWeights, toKernel, bias,
-                output, implementation);
+                output);
     }
 
     /** The memory descriptions of a batch of n: activations NHWC, weights OIHW (and "any", the kernel's choice). */
@@ -252,7 +250,7 @@ final class OneDnnConvolution {
                 new long[] {1, 1}, new long[] {0, 0});
     }
 
-    private Primitives create(long n) {
+    private Backward createBackward(long n) {
         Shapes d = shapes(n);
         memory.desc inputDesc = d.input();
         memory.desc outputDesc = d.output();
@@ -306,9 +304,9 @@ final class OneDnnConvolution {
         weightArgs.put(dnnl.DNNL_ARG_DIFF_BIAS, biasGrad);
         LOG.debug("convolution backward {}x{}x{} -> {}, batch {}: {}", inHeight, inWidth, inChannels, outChannels, n,
                 implementation);
-        return new Primitives(backwardData, new convolution_backward_weights(weightDesc),
+        return new Backward(backwardData, new convolution_backward_weights(weightDesc),
                 dataArgs, weightArgs, input, outputGrad, inputGrad, plainWeights, kernelWeights, toKernel,
-                kernelWeightGrad, plainWeightGrad, toPlain, biasGrad, implementation);
+                kernelWeightGrad, plainWeightGrad, toPlain, biasGrad);
     }
 
     private static void check(INDArray a, long... shape) {
