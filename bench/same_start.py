@@ -105,21 +105,28 @@ def main():
     else:
         opt = torch.optim.Adam(network.parameters(), lr=a.learning_rate)
     accuracies = []
+    losses = []
     for epoch in range(len(order) // len(x)):
         visit = torch.from_numpy(order[epoch * len(x):(epoch + 1) * len(x)].astype(np.int64))
         network.train()
+        loss_sum, batches = 0.0, 0
         for i in range(0, len(x), a.batch_size):
             idx = visit[i:i + a.batch_size]
             opt.zero_grad(set_to_none=True)
             # softmax + cross-entropy averaged over the batch, as DL4J's MCXENT output layer
-            F.cross_entropy(logits(network, x[idx]), y[idx]).backward()
+            loss = F.cross_entropy(logits(network, x[idx]), y[idx])
+            loss.backward()
             opt.step()
+            loss_sum, batches = loss_sum + float(loss), batches + 1
+        # the epoch's training loss as DL4J's Trainer reports it: the mean of the batches' losses
+        losses.append(loss_sum / batches)
         network.eval()
         with torch.no_grad():
             accuracies.append(float((network(xt).argmax(1) == yt).float().mean()))
-        print(f"epoch {epoch + 1}: validation accuracy {accuracies[-1]:.4f}")
+        print(f"epoch {epoch + 1}: training loss {losses[-1]:.5f}, validation accuracy {accuracies[-1]:.4f}")
     if a.out:
-        a.out.write_text(json.dumps({"torch": torch.__version__, "validationAccuracy": accuracies}) + "\n")
+        a.out.write_text(json.dumps({"torch": torch.__version__, "trainingLoss": losses,
+                                      "validationAccuracy": accuracies}) + "\n")
     return 0
 
 

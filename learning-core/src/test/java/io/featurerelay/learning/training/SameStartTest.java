@@ -2,6 +2,7 @@ package io.featurerelay.learning.training;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.featurerelay.learning.FashionMnistSample;
 import io.featurerelay.learning.PythonProcess;
@@ -25,15 +26,19 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Same start, same learning: DL4J (the ops network) and PyTorch (bench/same_start.py) train the reference
  * network without dropout from the same initial weights (DL4J's, exported as an envelope) on the same batches
- * in the same order (Trainer.epochOrder) for one epoch of the committed sample, and must end within 0.5 points
- * of validation accuracy (500 images: one image is 0.2 points, so two images), with Adadelta and with Adam. Why
- * two: the order in which float32 sums are taken alone moves the result by an image (the first convolution's
- * weight gradient through oneDNN's gemm instead of OpenBLAS's sgemm, the same products summed in another order,
- * took DL4J's Adadelta run from 0.840 to 0.838 against PyTorch's 0.842), and PyTorch sums in orders of its own. What the frameworks'
- * epoch-1 accuracies differ by beyond that in bench runs then comes from their initialisation, shuffling and
- * dropout, not their arithmetic. One difference of arithmetic it found: DL4J's Adam (libnd4j's adamUpdater) adds
- * epsilon to the uncorrected root of v, torch's Adam to the corrected one; with torch.optim.Adam the same start
- * ended 1.0 point apart (0.858 against 0.868), with the script's replica of DL4J's Adam 0.2 points.
+ * in the same order (Trainer.epochOrder) for one epoch of the committed sample, and must end within 1.5 points
+ * of validation accuracy (500 images: one image is 0.2 points) and 2% of the epoch's mean training loss, with
+ * Adadelta and with Adam. Why that much: the order in which float32 sums are taken moves the result by images,
+ * and it follows the CPU. PyTorch's own Adadelta run ends at 0.848 on an AVX-512 machine with AMX, 0.850 there
+ * with oneDNN capped at AVX2, 0.842 on an earlier machine, against DL4J's 0.838-0.840; its Adam run at 0.868 or
+ * 0.862 against DL4J's 0.868 (training losses: Adadelta 0.7208-0.7232 against 0.7287, Adam 0.6239-0.6246
+ * against 0.6240). A tolerance of 0.5 points failed on the first of those machines with unchanged code. What the
+ * frameworks' epoch-1 accuracies differ by beyond that in bench runs then comes from their initialisation,
+ * shuffling and dropout, not their arithmetic. One difference of definition it found, at the old tolerance:
+ * DL4J's Adam (libnd4j's adamUpdater) adds epsilon to the uncorrected root of v, torch's Adam to the corrected
+ * one; with torch.optim.Adam the same start ended 1.0 point apart (0.858 against 0.868), with the script's
+ * replica of DL4J's Adam 0.2 points. That replica is what runs here; a difference of that size is now within
+ * the tolerance, a wrong update rule (points or tens of points) is not.
  */
 class SameStartTest {
 
@@ -60,8 +65,9 @@ class SameStartTest {
         }
         Files.write(dir.resolve("order.i32"), orderBytes.array());
 
-        double dl4j = Trainer.train(network, TrainingData.of(data.train()), TrainingData.of(data.test()), config,
-                TrainingListener.NONE, () -> false).last().validationAccuracy();
+        EpochResult epoch = Trainer.train(network, TrainingData.of(data.train()), TrainingData.of(data.test()),
+                config, TrainingListener.NONE, () -> false).last();
+        double dl4j = epoch.validationAccuracy();
 
         PythonProcess.Result result = PythonProcess.run(600, Path.of("../bench/same_start.py").toAbsolutePath()
                         .toString(), "--init-envelope", dir.resolve("init.frw").toString(),
@@ -69,10 +75,14 @@ class SameStartTest {
                 FashionMnistSample.directory().toString(), "--classes", "0,1,2,3,4", "--batch-size", "32",
                 "--optimizer", optimizer.id(), "--learning-rate", "0.001", "--out", dir.resolve("torch.json").toString());
         assertThat(result.exitCode()).as(result.output()).isZero();
-        double torch = new ObjectMapper().readTree(dir.resolve("torch.json").toFile()).get("validationAccuracy")
-                .get(0).asDouble();
-        System.out.printf("same start, one epoch, %s: DL4J %.4f, PyTorch %.4f%n", optimizer.id(), dl4j, torch);
+        JsonNode reference = new ObjectMapper().readTree(dir.resolve("torch.json").toFile());
+        double torch = reference.get("validationAccuracy").get(0).asDouble();
+        double torchLoss = reference.get("trainingLoss").get(0).asDouble();
+        System.out.printf("same start, one epoch, %s: DL4J %.4f (loss %.5f), PyTorch %.4f (loss %.5f)%n",
+                optimizer.id(), dl4j, epoch.loss(), torch, torchLoss);
         assertThat(dl4j).as("DL4J learned (PyTorch: %s)", torch).isGreaterThan(0.7);
-        assertThat(Math.abs(dl4j - torch)).as("DL4J %s against PyTorch %s", dl4j, torch).isLessThanOrEqualTo(0.005);
+        assertThat(Math.abs(dl4j - torch)).as("DL4J %s against PyTorch %s", dl4j, torch).isLessThanOrEqualTo(0.015);
+        assertThat(Math.abs(epoch.loss() - torchLoss) / torchLoss)
+                .as("training loss: DL4J %s against PyTorch %s", epoch.loss(), torchLoss).isLessThanOrEqualTo(0.02);
     }
 }
