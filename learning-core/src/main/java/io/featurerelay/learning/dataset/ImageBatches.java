@@ -1,5 +1,8 @@
 package io.featurerelay.learning.dataset;
 
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -10,23 +13,44 @@ public final class ImageBatches {
     private ImageBatches() {
     }
 
-    /** The images at {@code indices}, in that order. */
+    /**
+     * The images at {@code indices}, in that order.
+     *
+     * <p>Written image by image straight into the batch's native memory: {@code Nd4j.create(float[])} copies a
+     * Java array in element by element (1.2 ms of a 14 ms featurizing batch of 256), and the array itself, 800 kB
+     * at batch 256, was a humongous allocation for G1 at every batch (140 collection cycles in one featurizing
+     * pass over 30,000 images).
+     */
     public static DataSet batch(ImageDataset data, int[] indices) {
         int imageSize = data.shape().size();
-        float[] features = new float[indices.length * imageSize];
-        float[] labels = new float[indices.length * data.numClasses()];
+        int classes = data.numClasses();
         byte[] pixels = data.pixels();
-        for (int b = 0; b < indices.length; b++) {
-            int src = indices[b] * imageSize;
-            int dst = b * imageSize;
-            for (int j = 0; j < imageSize; j++) {
-                features[dst + j] = (pixels[src + j] & 0xFF) * (1f / 255f);
+        int images = data.size();
+        for (int index : indices) {
+            if (index < 0 || index >= images) {
+                throw new IndexOutOfBoundsException("image " + index + " of " + images);
             }
-            labels[b * data.numClasses() + data.labels()[indices[b]]] = 1f;
         }
         ImageShape s = data.shape();
-        INDArray f = Nd4j.create(features, new long[] {indices.length, s.channels(), s.height(), s.width()}, 'c');
-        INDArray l = Nd4j.create(labels, new long[] {indices.length, data.numClasses()}, 'c');
+        if (indices.length == 0) {
+            return new DataSet(Nd4j.create(DataType.FLOAT, 0, s.channels(), s.height(), s.width()),
+                    Nd4j.create(DataType.FLOAT, 0, classes));
+        }
+        // every value is written below
+        INDArray f = Nd4j.createUninitialized(DataType.FLOAT, indices.length, s.channels(), s.height(), s.width());
+        FloatBuffer target = f.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        float[] image = new float[imageSize];
+        float[] labels = new float[indices.length * classes];
+        for (int b = 0; b < indices.length; b++) {
+            int src = indices[b] * imageSize;
+            for (int j = 0; j < imageSize; j++) {
+                image[j] = (pixels[src + j] & 0xFF) * (1f / 255f);
+            }
+            target.put(b * imageSize, image);
+            labels[b * classes + data.labels()[indices[b]]] = 1f;
+        }
+        INDArray l = Nd4j.createUninitialized(DataType.FLOAT, indices.length, classes);
+        l.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer().put(0, labels);
         return new DataSet(f, l);
     }
 
