@@ -57,6 +57,15 @@ public interface TrainingData {
      * call; the training loop uses each batch once.
      */
     static TrainingData ofFeatures(INDArray features, int[] labels, int numClasses) {
+        return ofFeatures(features, labels, numClasses, () -> Trainer.close(features));
+    }
+
+    /** As {@link #ofFeatures(INDArray, int[], int)}, on a float16 store that {@link #release} frees. */
+    static TrainingData ofFeatures(HalfStore store, int[] labels, int numClasses) {
+        return ofFeatures(store.matrix(), labels, numClasses, store::close);
+    }
+
+    private static TrainingData ofFeatures(INDArray features, int[] labels, int numClasses, Runnable free) {
         return new TrainingData() {
             /** Widened rows; one row more than the largest batch, so that every batch is a true view of it. */
             private INDArray widened;
@@ -99,7 +108,7 @@ public interface TrainingData {
             public void release() {
                 Trainer.close(widened);
                 widened = null;
-                Trainer.close(features);
+                free.run();
             }
         };
     }

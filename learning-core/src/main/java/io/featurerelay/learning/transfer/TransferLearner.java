@@ -11,6 +11,7 @@ import io.featurerelay.learning.model.Network;
 import io.featurerelay.learning.model.NetworkFactory;
 import io.featurerelay.learning.model.NetworkState;
 import io.featurerelay.learning.training.Checkpoint;
+import io.featurerelay.learning.training.HalfStore;
 import io.featurerelay.learning.training.IncompatibleCheckpointException;
 import io.featurerelay.learning.training.Trainer;
 import io.featurerelay.learning.training.TrainingCancelledException;
@@ -189,12 +190,15 @@ public final class TransferLearner {
             returnFreeHeap();
         }
         long start = System.nanoTime();
-        TrainingData trainFeatures = featurize(model2, target.train(), config.hyperparameters(), cancelled);
+        // the featurizing workers' replicas of the feature layers, made once for both sets: a new one allocates its
+        // buffers and page-faults them in on its first batches
+        List<Network> replicas = new ArrayList<>(List.of(model2));
+        TrainingData trainFeatures = featurize(model2, target.train(), config.hyperparameters(), cancelled, replicas);
         double featurizeSeconds = (System.nanoTime() - start) / 1e9;
         TrainingData testFeatures = null;
         try {
             start = System.nanoTime();
-            testFeatures = featurize(model2, target.test(), config.hyperparameters(), cancelled);
+            testFeatures = featurize(model2, target.test(), config.hyperparameters(), cancelled, replicas);
             double validationFeaturizeSeconds = (System.nanoTime() - start) / 1e9;
             LOG.info("featurized {} training images in {} s and {} validation images in {} s",
                     target.train().size(), String.format("%.1f", featurizeSeconds), target.test().size(),
@@ -231,8 +235,8 @@ public final class TransferLearner {
     }
 
     private TrainingData featurize(Network model2, ImageDataset images, Hyperparameters hp,
-            BooleanSupplier cancelled) {
-        INDArray features = featurize(model2, images, hp, FEATURIZE_WORKERS, cancelled);
+            BooleanSupplier cancelled, List<Network> replicas) {
+        HalfStore features = featurize(model2, images, hp, FEATURIZE_WORKERS, cancelled, replicas);
         return TrainingData.ofFeatures(features, images.labels(), images.numClasses());
     }
 
@@ -247,12 +251,19 @@ public final class TransferLearner {
      * between cores at every op. On two cores: 3.4-3.7 s instead of 3.6-4.9 s for 30,000 Fashion-MNIST images
      * (interleaved runs in one process).
      */
-    INDArray featurize(Network model2, ImageDataset images, Hyperparameters hp, int workers,
+    HalfStore featurize(Network model2, ImageDataset images, Hyperparameters hp, int workers,
             BooleanSupplier cancelled) {
+        return featurize(model2, images, hp, workers, cancelled, new ArrayList<>(List.of(model2)));
+    }
+
+    /** As above, with the workers' replicas of model 2 (model 2 first) taken from and added to {@code replicas}. */
+    private HalfStore featurize(Network model2, ImageDataset images, Hyperparameters hp, int workers,
+            BooleanSupplier cancelled, List<Network> replicas) {
         ModelSpec spec = model2.spec();
         // half precision: the frozen activations of 30,000 Fashion-MNIST images take 277 MB instead of 553 MB
         // (the largest allocation of a transfer); batches are widened back to float32 as they are drawn
-        INDArray features = Nd4j.create(DataType.HALF, images.size(), spec.featureSize());
+        HalfStore store = HalfStore.allocate(images.size(), spec.featureSize());
+        INDArray features = store.matrix();
         // the batch size at which the frozen convolutions run fastest, unless its buffers would be too large
         int batchSize = MemoryBudget.inferenceBatch(spec);
         int batches = (images.size() + batchSize - 1) / batchSize;
@@ -263,22 +274,26 @@ public final class TransferLearner {
                     featurizeBatch(model2, images, b, batchSize, features, cancelled);
                 }
             } else {
-                featurizeInParallel(model2, images, hp, threads, batches, batchSize, features, cancelled);
+                featurizeInParallel(model2, images, hp, threads, batches, batchSize, features, cancelled, replicas);
             }
         } catch (RuntimeException | Error e) {
-            Trainer.close(features);
+            store.close();
             throw e;
         }
-        return features;
+        return store;
     }
 
     private void featurizeInParallel(Network model2, ImageDataset images, Hyperparameters hp, int workers,
-            int batches, int batchSize, INDArray features, BooleanSupplier cancelled) {
+            int batches, int batchSize, INDArray features, BooleanSupplier cancelled, List<Network> replicas) {
         ModelSpec spec = model2.spec();
-        Map<String, Map<String, float[]>> frozen = model2.parameters(spec.featureLayers());
-        List<Network> replicas = new ArrayList<>(List.of(model2));
-        while (replicas.size() < workers) {
-            replicas.add(factory.withFrozenFeatures(spec, hp, frozen));
+        if (replicas.isEmpty() || replicas.get(0) != model2) {
+            throw new IllegalArgumentException("the replicas must start with model 2 itself");
+        }
+        if (replicas.size() < workers) {
+            Map<String, Map<String, float[]>> frozen = model2.parameters(spec.featureLayers());
+            while (replicas.size() < workers) {
+                replicas.add(factory.withFrozenFeatures(spec, hp, frozen));
+            }
         }
         int nativeThreads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
         AtomicBoolean failed = new AtomicBoolean();

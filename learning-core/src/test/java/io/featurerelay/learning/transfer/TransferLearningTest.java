@@ -13,6 +13,7 @@ import io.featurerelay.learning.model.NetworkFactory;
 import io.featurerelay.learning.model.Optimizer;
 import io.featurerelay.learning.training.BatchProgress;
 import io.featurerelay.learning.training.EpochResult;
+import io.featurerelay.learning.training.HalfStore;
 import io.featurerelay.learning.training.Trainer;
 import io.featurerelay.learning.training.TrainingCancelledException;
 import io.featurerelay.learning.training.TrainingConfig;
@@ -138,8 +139,10 @@ class TransferLearningTest {
         TransferLearner learner = new TransferLearner(FACTORY);
         Network model2 = learner.model2(baseSpec, baseParameters(), 5, HeadMode.FRESH, ONE_EPOCH.hyperparameters());
         // 2,000 images: 8 batches of 256, the last one short, over 3 workers
-        INDArray one = learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 1, () -> false);
-        INDArray three = learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 3, () -> false);
+        HalfStore oneStore = learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 1, () -> false);
+        HalfStore threeStore = learner.featurize(model2, target.train(), ONE_EPOCH.hyperparameters(), 3, () -> false);
+        INDArray one = oneStore.matrix();
+        INDArray three = threeStore.matrix();
 
         assertThat(three.shape()).isEqualTo(new long[] {2000, baseSpec.featureSize()});
         assertThat(three.dataType()).isEqualTo(DataType.HALF);
@@ -151,6 +154,9 @@ class TransferLearningTest {
                 .isLessThan(1e-2);
         assertThat(three.getRow(0).castTo(DataType.FLOAT).sub(direct.getRow(0)).amaxNumber().doubleValue())
                 .isLessThan(1e-2);
+        oneStore.close();
+        threeStore.close();
+        assertThatThrownBy(oneStore::matrix).isInstanceOf(IllegalStateException.class);
     }
 
     @Test
