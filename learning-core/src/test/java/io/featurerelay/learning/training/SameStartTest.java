@@ -27,12 +27,13 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Same start, same learning: DL4J (the ops network) and PyTorch (bench/same_start.py) train the reference
  * network without dropout from the same initial weights (DL4J's, exported as an envelope) on the same batches
  * in the same order (Trainer.epochOrder) for one epoch of the committed sample, and must end within 1.5 points
- * of validation accuracy (500 images: one image is 0.2 points) and 2% of the epoch's mean training loss, with
+ * of validation accuracy (500 images: one image is 0.2 points) and 3% of the epoch's mean training loss, with
  * Adadelta and with Adam. Why that much: the order in which float32 sums are taken moves the result by images,
- * and it follows the CPU. PyTorch's own Adadelta run ends at 0.848 on an AVX-512 machine with AMX, 0.850 there
- * with oneDNN capped at AVX2, 0.842 on an earlier machine, against DL4J's 0.838-0.840; its Adam run at 0.868 or
- * 0.862 against DL4J's 0.868 (training losses: Adadelta 0.7208-0.7232 against 0.7287, Adam 0.6239-0.6246
- * against 0.6240). A tolerance of 0.5 points failed on the first of those machines with unchanged code. What the
+ * and it follows the CPU and the BLAS. On one AVX-512 machine with AMX, PyTorch's Adadelta run ends at 0.844
+ * with OpenBLAS (0.848 with oneDNN capped at AVX2, 0.848 and 0.850 on the reference BLAS), on an earlier
+ * machine at 0.842, against DL4J's 0.838-0.840; its Adam run at 0.868 (0.862 capped at AVX2) against DL4J's
+ * 0.868. Training losses: Adadelta 0.7157-0.7232 against 0.7287, Adam 0.6239-0.6246 against 0.6240. A tolerance
+ * of 0.5 points failed on that machine with unchanged code. What the
  * frameworks' epoch-1 accuracies differ by beyond that in bench runs then comes from their initialisation,
  * shuffling and dropout, not their arithmetic. One difference of definition it found, at the old tolerance:
  * DL4J's Adam (libnd4j's adamUpdater) adds epsilon to the uncorrected root of v, torch's Adam to the corrected
@@ -83,6 +84,6 @@ class SameStartTest {
         assertThat(dl4j).as("DL4J learned (PyTorch: %s)", torch).isGreaterThan(0.7);
         assertThat(Math.abs(dl4j - torch)).as("DL4J %s against PyTorch %s", dl4j, torch).isLessThanOrEqualTo(0.015);
         assertThat(Math.abs(epoch.loss() - torchLoss) / torchLoss)
-                .as("training loss: DL4J %s against PyTorch %s", epoch.loss(), torchLoss).isLessThanOrEqualTo(0.02);
+                .as("training loss: DL4J %s against PyTorch %s", epoch.loss(), torchLoss).isLessThanOrEqualTo(0.03);
     }
 }
