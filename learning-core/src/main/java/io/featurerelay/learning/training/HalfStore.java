@@ -20,15 +20,11 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class HalfStore implements AutoCloseable {
 
-    private final long rows;
-    private final int columns;
     /** Null once freed, and for a store of no rows. */
     private Pointer memory;
     private INDArray matrix;
 
-    private HalfStore(long rows, int columns, Pointer memory, INDArray matrix) {
-        this.rows = rows;
-        this.columns = columns;
+    private HalfStore(Pointer memory, INDArray matrix) {
         this.memory = memory;
         this.matrix = matrix;
     }
@@ -39,7 +35,7 @@ public final class HalfStore implements AutoCloseable {
             throw new IllegalArgumentException("a feature store of " + rows + " x " + columns + " values");
         }
         if (rows == 0) {
-            return new HalfStore(0, columns, null, Nd4j.create(DataType.HALF, 0, columns));
+            return new HalfStore(null, Nd4j.create(DataType.HALF, 0, columns));
         }
         long length = Math.multiplyExact(rows, (long) columns);
         Pointer memory = Pointer.malloc(Math.multiplyExact(length, (long) Short.BYTES));
@@ -50,7 +46,7 @@ public final class HalfStore implements AutoCloseable {
         ShortPointer halves = new ShortPointer(memory).capacity(length);
         DataBuffer buffer = Nd4j.createBuffer(halves, DataType.HALF, length, HalfIndexer.create(halves));
         INDArray matrix = Nd4j.create(buffer, new long[] {rows, columns}, new long[] {columns, 1}, 0, 'c');
-        return new HalfStore(rows, columns, memory, matrix);
+        return new HalfStore(memory, matrix);
     }
 
     /** The matrix; valid until {@link #close}. */
@@ -59,14 +55,6 @@ public final class HalfStore implements AutoCloseable {
             throw new IllegalStateException("the feature store was freed");
         }
         return matrix;
-    }
-
-    public long rows() {
-        return rows;
-    }
-
-    public int columns() {
-        return columns;
     }
 
     /** Frees the memory; the matrix must not be read afterwards. Idempotent. */
