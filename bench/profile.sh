@@ -40,13 +40,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 apply_isa "$isa"
-# as bench/run.sh: PyTorch on the reference BLAS would profile a different library's dense layers
-if [ "$pytorch" = 1 ] && { ! /usr/bin/python3 -c 'import torch' 2>/dev/null \
-    || ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -q openblas; }; then
-  echo "error: the PyTorch profile needs Debian's PyTorch and OpenBLAS:" >&2
-  echo "       sudo apt-get install -y python3-torch libopenblas0-pthread   (or run with --no-pytorch)" >&2
-  exit 1
-fi
+[ "$pytorch" = 1 ] && require_pytorch_openblas "the PyTorch profile"
 for n in "$batches" "$warmup"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done

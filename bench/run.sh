@@ -83,14 +83,7 @@ case "$dataset" in
     fi ;;
   *) echo "error: --dataset must be fashion-mnist or cifar-10, got '$dataset'" >&2; exit 64 ;;
 esac
-# PyTorch's linear layers run on Debian's BLAS alternative: with the reference BLAS (python3-torch alone) its
-# dense layers are 10-20 times slower, and the comparison would say nothing
-if [ "$pytorch" = 1 ] && { ! /usr/bin/python3 -c 'import torch' 2>/dev/null \
-    || ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -q openblas; }; then
-  echo "error: the PyTorch reference needs Debian's PyTorch and OpenBLAS:" >&2
-  echo "       sudo apt-get install -y python3-torch libopenblas0-pthread   (or run with --no-pytorch)" >&2
-  exit 1
-fi
+[ "$pytorch" = 1 ] && require_pytorch_openblas "the PyTorch reference"
 
 mkdir -p "$out"
 if [ "$build" = 1 ]; then

@@ -26,3 +26,14 @@ apply_isa() { # native|avx2
     *) echo "error: --isa must be native or avx2, got '$1'" >&2; exit 64 ;;
   esac
 }
+
+# PyTorch's linear layers run on Debian's BLAS alternative: with the reference BLAS (python3-torch alone) its dense
+# layers are 10-20 times slower, and a comparison with it would say nothing. Exits unless torch and OpenBLAS are here.
+require_pytorch_openblas() { # what needs it, for the message
+  if ! /usr/bin/python3 -c 'import torch' 2>/dev/null \
+      || ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -q openblas; then
+    echo "error: $1 needs Debian's PyTorch and OpenBLAS:" >&2
+    echo "       sudo apt-get install -y python3-torch libopenblas0-pthread   (or run with --no-pytorch)" >&2
+    exit 1
+  fi
+}
