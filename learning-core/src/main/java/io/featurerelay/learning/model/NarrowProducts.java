@@ -9,7 +9,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * network: 82 thousand multiply-adds, tens of microseconds of arithmetic) costs 0.2-0.7 ms in call overhead and in
  * oneDNN's gemm set up for a shape it is not made for; the output layer's forward and backward passes took about
  * 1.2 ms of a 6 ms step of model 2's head on pre-computed features. Arrays dense in C order (views of whole rows or
- * of a flat parameter array are).
+ * of a flat parameter array are). Used where oneDNN's own library does not load; where it does, its matmul primitive
+ * driven directly ({@link OneDnnProducts}) is faster still.
  */
 final class NarrowProducts {
 

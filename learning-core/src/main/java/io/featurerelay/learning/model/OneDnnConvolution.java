@@ -321,7 +321,7 @@ final class OneDnnConvolution {
     }
 
     /** The address of an array's first element, as oneDNN's data handle. */
-    private static Pointer address(INDArray a) {
+    static Pointer address(INDArray a) {
         // asNio() starts at the underlying allocation, as offset() counts from it (DirectLoops reads arrays so too)
         long at = new Pointer(a.data().asNio()).address() + a.offset() * Float.BYTES;
         return new Pointer() {

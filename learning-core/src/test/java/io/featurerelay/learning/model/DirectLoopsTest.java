@@ -235,6 +235,29 @@ class DirectLoopsTest {
     }
 
     /**
+     * The row-by-row loop is the element-by-element definition: relu(x + bias), then one draw per element in order
+     * from the same stream (so a seed gives the masks it gave before), kept ones scaled by 1/keep.
+     */
+    @Test
+    void biasReluDropoutDrawsOncePerElementInOrder() {
+        int rows = 37;
+        int units = 19;
+        INDArray x = Nd4j.rand(DataType.FLOAT, rows, units).subi(0.5);
+        INDArray bias = Nd4j.rand(DataType.FLOAT, 1, units).subi(0.5).muli(0.2);
+        float[] in = x.reshape((long) rows * units).toFloatVector();
+        float[] b = bias.toFloatVector();
+        double keep = 0.6;
+        SplittableRandom reference = new SplittableRandom(9);
+        float[] expected = new float[in.length];
+        for (int k = 0; k < in.length; k++) {
+            float a = Math.max(0f, in[k] + b[k % units]);
+            expected[k] = reference.nextDouble() < keep ? a * (float) (1.0 / keep) : 0f;
+        }
+        DirectLoops.biasReluDropout(x, bias, keep, new SplittableRandom(9));
+        assertThat(x.reshape((long) rows * units).toFloatVector()).containsExactly(expected);
+    }
+
+    /**
      * The dense layer's inverted dropout draws from a stream of our own, so no mask can be compared with DL4J's:
      * instead its definition. Each unit is kept with probability keep (binomial: within 5 standard deviations over
      * 200,000 units) and then scaled by exactly 1/keep, so the expected activation is the undropped one; the
