@@ -231,6 +231,8 @@ final class DirectLoops {
         int units = (int) bias.length();
         int rows = (int) (x.length() / units);
         float scale = (float) (1.0 / keep);
+        int scaleBits = Float.floatToRawIntBits(scale);
+        long keptBelow = (long) Math.ceil(keep * 0x1p53);
         float[] b = new float[units];
         floats(bias).get(0, b);
         // row by row through a plain array (indexed buffer access and a modulo per element took 0.2 ms for 128 x
@@ -243,7 +245,12 @@ final class DirectLoops {
             }
             if (keep < 1) {
                 for (int c = 0; c < units; c++) {
-                    row[c] = random.nextDouble() < keep ? row[c] * scale : 0f;
+                    // nextDouble() < keep without the branch, which mispredicts on half of the units:
+                    // nextDouble() is (nextLong() >>> 11)·2⁻⁵³, so it is below keep exactly when those 53 bits are
+                    // below keep·2⁵³, and the sign of their difference is the mask
+                    long bits = random.nextLong() >>> 11;
+                    int kept = (int) ((bits - keptBelow) >> 63);
+                    row[c] = row[c] * Float.intBitsToFloat(scaleBits & kept);
                 }
             }
             v.put(r * units, row);
