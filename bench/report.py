@@ -3,7 +3,8 @@
 
 usage: bench/report.py DL4J_JSON PYTORCH_JSON CSV_OUT [MARKDOWN_OUT]
 The environment variable BENCH_DATA, when set, describes the data in the table's header (run.sh sets it), and
-BENCH_ISA the instruction set both ran at when it was capped (run.sh --isa avx2).
+BENCH_ISA the instruction set both ran at when it was capped (run.sh --isa avx2). JSON merged from several
+rounds (bench/merge_rounds.py) adds a column: the lowest and highest of the round-by-round DL4J/PyTorch ratios.
 """
 import csv
 import json
@@ -50,6 +51,30 @@ def transfer_share(ph, with_validation=False):
         return None
 
 
+def paired_rounds(dl4j, torch):
+    """Each round's phases of both frameworks, as (DL4J, PyTorch) pairs; [] unless both ran the same rounds."""
+    a, b = dl4j.get("roundPhases"), torch.get("roundPhases")
+    if not a or not b or len(a) != len(b):
+        return []
+    return [({p["phase"]: p for p in x}, {p["phase"]: p for p in y}) for x, y in zip(a, b)]
+
+
+def ratio_range(paired, key):
+    ratios = [rate(d.get(key)) / rate(t.get(key)) for d, t in paired
+              if rate(d.get(key)) and rate(t.get(key))]
+    return (min(ratios), max(ratios)) if ratios else None
+
+
+def share_range(paired, side, with_validation):
+    shares = [transfer_share(pair[side], with_validation) for pair in paired]
+    shares = [s for s in shares if s is not None]
+    return (min(shares), max(shares)) if shares else None
+
+
+def fmt_range(r, pattern):
+    return "-" if r is None else pattern.format(r[0]) + "-" + pattern.format(r[1])
+
+
 def fmt(v, pattern="{:,.0f}"):
     return "-" if v is None else pattern.format(v)
 
@@ -79,13 +104,19 @@ def main():
                      "dl4j_over_pytorch": rate(p) / rate(t["base"]) if "base" in t else None,
                      "dl4j_seconds": None, "pytorch_seconds": None})
 
+    paired = paired_rounds(dl4j, torch)
+    for r in rows:
+        r["per_round"] = ratio_range(paired, r["phase"])
+    extra = " | %13s" % "per round" if paired else ""
     head = "%-52s | %12s | %12s | %9s | %10s | %10s" % ("phase", "DL4J img/s", "PyTorch img/s", "DL4J/PyT",
-                                                        "DL4J s", "PyTorch s")
+                                                        "DL4J s", "PyTorch s") + extra
     lines = [
         "DL4J:    %s, build %s, %s threads" % (dl4j["framework"], dl4j.get("build"), dl4j.get("threads")),
         "PyTorch: %s, %s, %s threads" % (torch["framework"], torch.get("build", "-"), torch.get("threads", "-")),
         "data:    %s" % os.environ.get("BENCH_DATA", dl4j.get("dataset", "-")),
-    ] + (["isa:     %s" % os.environ["BENCH_ISA"]] if os.environ.get("BENCH_ISA") else []) + [
+    ] + (["isa:     %s" % os.environ["BENCH_ISA"]] if os.environ.get("BENCH_ISA") else []) + (
+        ["rounds:  %d, the two frameworks alternating; times are medians over the rounds, 'per round' the range "
+         "of the round-by-round ratios" % len(paired)] if paired else []) + [
         "epochs %s, batch %s (s = seconds per epoch, or in all for featurize and evaluation)" % (
             dl4j.get("epochs"), dl4j.get("batchSize")),
         "", head, "-" * len(head)]
@@ -93,13 +124,18 @@ def main():
         lines.append("%-52s | %12s | %12s | %9s | %10s | %10s" % (
             r["label"][:52], fmt(r["dl4j_images_per_s"]), fmt(r["pytorch_images_per_s"]),
             fmt(r["dl4j_over_pytorch"], "{:.2f}x"), fmt(r["dl4j_seconds"], "{:.2f}"),
-            fmt(r["pytorch_seconds"], "{:.2f}")))
+            fmt(r["pytorch_seconds"], "{:.2f}")) + (" | %13s" % fmt_range(r["per_round"], "{:.2f}x") if paired else ""))
     share_d, share_t = transfer_share(d), transfer_share(t)
     full_d, full_t = transfer_share(d, True), transfer_share(t, True)
     lines.append("%-52s | %12s | %12s |" % ("transfer/base: model 2 (featurize + head) / base time",
                                               fmt(share_d, "{:.1%}"), fmt(share_t, "{:.1%}")))
     lines.append("%-52s | %12s | %12s |" % ("  the same, featurizing the test images counted in",
                                               fmt(full_d, "{:.1%}"), fmt(full_t, "{:.1%}")))
+    if paired:
+        for label, validation in (("  per round (DL4J; PyTorch)", False), ("  per round, test images in", True)):
+            lines.append("%-52s | %12s | %12s |" % (
+                label, fmt_range(share_range(paired, 0, validation), "{:.1%}"),
+                fmt_range(share_range(paired, 1, validation), "{:.1%}")))
     lines += ["", "validation accuracy per epoch (DL4J / PyTorch, difference in points)"]
     acc_rows = []
     for key, label in EPOCH_PHASES:

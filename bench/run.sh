@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 dataset=fashion-mnist data_dir=
-epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1
+epochs=3 batch_size=128 per_class=0 layer_api_batches=20 out=bench/results build=1 pytorch=1 rounds=1
 threads=$(nproc)
 # the services' runtime settings (native-runtime.env, JVM flags) and apply_isa
 . bench/runtime.sh
@@ -30,6 +30,10 @@ usage: bench/run.sh [options]
   --per-class N             training images per class (default 0: all 6,000)
   --layer-api-batches N     batches of DL4J's layer-API network to time (default $layer_api_batches; 0 skips)
   --out DIR                 results (default $out)
+  --rounds N                run both frameworks N times, alternating (default $rounds); the table gives each time's
+                            median over the rounds and the range of the round-by-round ratios: on a shared virtual
+                            machine whose speed moves from one minute to the next, each round compares the two in
+                            the same few minutes
   --isa native|avx2         native (default): this CPU's best; avx2: on an AVX-512 CPU, run what an AVX2-only one
                             would (libnd4j's onednn-avx2 build, oneDNN, PyTorch and OpenBLAS capped at AVX2;
                             bench/runtime.sh says how)
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --per-class) per_class=$2; shift 2 ;;
     --layer-api-batches) layer_api_batches=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --isa) isa=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-pytorch) pytorch=0; shift ;;
@@ -55,7 +60,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 apply_isa "$isa"
-for n in "$epochs" "$batch_size" "$per_class" "$layer_api_batches"; do
+for n in "$epochs" "$batch_size" "$per_class" "$layer_api_batches" "$rounds"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "error: '$n' is not a number" >&2; exit 64; }
 done
 
@@ -92,17 +97,30 @@ if [ "$build" = 1 ]; then
 fi
 common=(--epochs "$epochs" --batch-size "$batch_size" --per-class "$per_class")
 
-echo "DL4J: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
+[ "$rounds" -ge 1 ] || { echo "error: --rounds must be at least 1" >&2; exit 64; }
 logging=(-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.io.featurerelay=info)
-java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar \
-  bench --dataset "$dataset" --data-dir "$data_dir" "${common[@]}" --layer-api-batches "$layer_api_batches" --out "$out/dl4j.json"
+dl4j_rounds=() pytorch_rounds=()
+for ((round = 1; round <= rounds; round++)); do
+  suffix= of=
+  if [ "$rounds" -gt 1 ]; then suffix=-$round of=", round $round of $rounds"; fi
+  echo "DL4J: $epochs epochs, batch $batch_size$of ($(date -u +%H:%M:%S)) ..."
+  java "${jvm[@]}" "${logging[@]}" -jar learning-core/target/learning-core-runner.jar \
+    bench --dataset "$dataset" --data-dir "$data_dir" "${common[@]}" --layer-api-batches "$layer_api_batches" \
+    --out "$out/dl4j$suffix.json"
+  dl4j_rounds+=("$out/dl4j$suffix.json")
+  if [ "$pytorch" = 1 ]; then
+    echo "PyTorch: $epochs epochs, batch $batch_size$of ($(date -u +%H:%M:%S)) ..."
+    /usr/bin/python3 bench/pytorch_reference.py --dataset "$dataset" --data-dir "$data_dir" "${common[@]}" \
+      --threads "$threads" --out "$out/pytorch$suffix.json"
+    pytorch_rounds+=("$out/pytorch$suffix.json")
+  fi
+done
 reference=-
-if [ "$pytorch" = 1 ]; then
-  echo "PyTorch: $epochs epochs, batch $batch_size ($(date -u +%H:%M:%S)) ..."
-  /usr/bin/python3 bench/pytorch_reference.py --dataset "$dataset" --data-dir "$data_dir" "${common[@]}" --threads "$threads" \
-    --out "$out/pytorch.json"
-  reference="$out/pytorch.json"
+if [ "$rounds" -gt 1 ]; then
+  /usr/bin/python3 bench/merge_rounds.py "$out/dl4j.json" "${dl4j_rounds[@]}"
+  [ "$pytorch" = 1 ] && /usr/bin/python3 bench/merge_rounds.py "$out/pytorch.json" "${pytorch_rounds[@]}"
 fi
+[ "$pytorch" = 1 ] && reference="$out/pytorch.json"
 echo
 /usr/bin/python3 bench/report.py "$out/dl4j.json" "$reference" "$out/bench.csv" "$out/table.md"
 echo
