@@ -103,7 +103,8 @@ final class OneDnnConvolution {
 
     /**
      * Whether oneDNN's own library loads here (once per JVM); when it does not, the network keeps libnd4j's
-     * {@code conv2d} and {@code conv2d_bp}. Off with {@code -Dfeaturerelay.onednn.direct=false}.
+     * {@code conv2d} and {@code conv2d_bp} (and {@code Nd4j.matmul}, {@link OneDnnProducts}). Off with
+     * {@code -Dfeaturerelay.onednn.direct=false}.
      */
     static boolean available() {
         Boolean known = available;
@@ -126,11 +127,11 @@ final class OneDnnConvolution {
         }
         try {
             org.bytedeco.dnnl.dnnl_version_t version = dnnl.dnnl_version();
-            LOG.info("oneDNN {}.{}.{} driven directly for the convolutions", version.major(),
-                    version.minor(), version.patch());
+            LOG.info("oneDNN {}.{}.{} driven directly for the convolutions and the dense layers' products",
+                    version.major(), version.minor(), version.patch());
             return true;
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-            LOG.warn("oneDNN's own library did not load ({}); the convolutions stay libnd4j's",
+            LOG.warn("oneDNN's own library did not load ({}); the convolutions and products stay libnd4j's",
                     e.toString());
             return false;
         }
