@@ -20,11 +20,11 @@ class NarrowProductsTest {
     @CsvSource({"128,128,5", "64,128,10", "1,7,3", "5,9,1", "3,16,32"})
     void productsEqualMatmul(int n, int units, int classes) {
         SplittableRandom random = new SplittableRandom(n * 13L + units + classes);
-        INDArray in = randoms(random, n, units);
-        INDArray grad = randoms(random, n, classes);
+        INDArray in = RandomArrays.uniform(random, n, units);
+        INDArray grad = RandomArrays.uniform(random, n, classes);
         INDArray flat = Nd4j.create(DataType.FLOAT, 2 + 2L * units * classes).assign(Float.NaN);
         INDArray w = flat.get(NDArrayIndex.interval(1, 1 + units * classes)).reshape('c', units, classes)
-                .assign(randoms(random, units, classes));
+                .assign(RandomArrays.uniform(random, units, classes));
         INDArray gw = flat.get(NDArrayIndex.interval(1 + units * classes, 1 + 2 * units * classes))
                 .reshape('c', units, classes);
         INDArray out = Nd4j.create(DataType.FLOAT, n, classes).assign(Float.NaN);
@@ -53,13 +53,5 @@ class NarrowProductsTest {
     private static void assertClose(INDArray actual, INDArray expected) {
         double scale = Math.max(1, expected.amaxNumber().doubleValue());
         assertThat(actual.sub(expected).amaxNumber().doubleValue()).isLessThan(1e-5 * scale);
-    }
-
-    private static INDArray randoms(SplittableRandom random, long rows, long columns) {
-        float[] values = new float[Math.toIntExact(rows * columns)];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (random.nextDouble() * 2 - 1);
-        }
-        return Nd4j.create(values, new long[] {rows, columns}, 'c');
     }
 }

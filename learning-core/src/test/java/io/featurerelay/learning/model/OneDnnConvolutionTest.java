@@ -44,12 +44,12 @@ class OneDnnConvolutionTest {
             SplittableRandom random = new SplittableRandom(batch * 31L + height * 7L + in);
             int outHeight = height - kernel + 1;
             int outWidth = width - kernel + 1;
-            INDArray input = randoms(random, batch, height, width, in);
-            INDArray outputGrad = randoms(random, batch, outHeight, outWidth, out);
+            INDArray input = RandomArrays.uniform(random, batch, height, width, in);
+            INDArray outputGrad = RandomArrays.uniform(random, batch, outHeight, outWidth, out);
             long weightCount = (long) out * in * kernel * kernel;
             INDArray flat = Nd4j.create(DataType.FLOAT, 5 + 2 * weightCount + out).assign(Float.NaN);
             INDArray weights = flat.get(NDArrayIndex.interval(5, 5 + weightCount)).reshape('c', out, in, kernel,
-                    kernel).assign(randoms(random, out, in, kernel, kernel));
+                    kernel).assign(RandomArrays.uniform(random, out, in, kernel, kernel));
             INDArray weightGrad = flat.get(NDArrayIndex.interval(5 + weightCount, 5 + 2 * weightCount))
                     .reshape('c', out, in, kernel, kernel);
             INDArray biasGrad = flat.get(NDArrayIndex.interval(5 + 2 * weightCount, 5 + 2 * weightCount + out))
@@ -83,13 +83,13 @@ class OneDnnConvolutionTest {
         OneDnnConvolution direct = new OneDnnConvolution(in, out, kernel, height, width, true, relu);
         for (int batch : new int[] {n, n + 2, n}) {
             SplittableRandom random = new SplittableRandom(batch * 17L + width * 5L + out);
-            INDArray input = randoms(random, batch, height, width, in);
+            INDArray input = RandomArrays.uniform(random, batch, height, width, in);
             long weightCount = (long) out * in * kernel * kernel;
             INDArray flat = Nd4j.create(DataType.FLOAT, 3 + weightCount + out);
             INDArray weights = flat.get(NDArrayIndex.interval(3, 3 + weightCount)).reshape('c', out, in, kernel,
-                    kernel).assign(randoms(random, out, in, kernel, kernel));
+                    kernel).assign(RandomArrays.uniform(random, out, in, kernel, kernel));
             INDArray bias = flat.get(NDArrayIndex.interval(3 + weightCount, 3 + weightCount + out))
-                    .reshape('c', new long[] {out}).assign(randoms(random, out));
+                    .reshape('c', new long[] {out}).assign(RandomArrays.uniform(random, out));
             INDArray output = Nd4j.create(DataType.FLOAT, batch, height - kernel + 1, width - kernel + 1, out)
                     .assign(Float.NaN);
 
@@ -129,17 +129,5 @@ class OneDnnConvolutionTest {
         double difference = actual.sub(expected).amaxNumber().doubleValue();
         assertThat(difference).as("%s: largest difference against conv2d_bp (scale %.3g)", what, scale)
                 .isLessThan(1e-4 * scale);
-    }
-
-    private static INDArray randoms(SplittableRandom random, long... shape) {
-        long length = 1;
-        for (long s : shape) {
-            length *= s;
-        }
-        float[] values = new float[Math.toIntExact(length)];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (random.nextDouble() * 2 - 1);
-        }
-        return Nd4j.create(values, shape, 'c');
     }
 }

@@ -35,11 +35,11 @@ class OneDnnProductsTest {
             for (boolean transposeB : new boolean[] {false, true}) {
                 for (int repeat = 0; repeat < 2; repeat++) {
                     SplittableRandom random = new SplittableRandom(m * 31L + k * 7L + n + (transposeA ? 1 : 0));
-                    INDArray a = transposeA ? randoms(random, k, m) : randoms(random, m, k);
+                    INDArray a = transposeA ? RandomArrays.uniform(random, k, m) : RandomArrays.uniform(random, m, k);
                     INDArray flat = Nd4j.create(DataType.FLOAT, 3 + (long) k * n + (long) m * n).assign(Float.NaN);
                     INDArray b = flat.get(NDArrayIndex.interval(3, 3 + (long) k * n))
                             .reshape('c', transposeB ? new long[] {n, k} : new long[] {k, n})
-                            .assign(transposeB ? randoms(random, n, k) : randoms(random, k, n));
+                            .assign(transposeB ? RandomArrays.uniform(random, n, k) : RandomArrays.uniform(random, k, n));
                     INDArray c = flat.get(NDArrayIndex.interval(3 + (long) k * n, 3 + (long) k * n + (long) m * n))
                             .reshape('c', m, n);
                     products.multiply(a, b, c, transposeA, transposeB);
@@ -74,17 +74,5 @@ class OneDnnProductsTest {
                     Nd4j.create(DataType.FLOAT, 4, 3), false, false)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("dense in C order");
         }
-    }
-
-    private static INDArray randoms(SplittableRandom random, long... shape) {
-        long length = 1;
-        for (long s : shape) {
-            length *= s;
-        }
-        float[] values = new float[Math.toIntExact(length)];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (random.nextDouble() * 2 - 1);
-        }
-        return Nd4j.create(values, shape, 'c');
     }
 }
