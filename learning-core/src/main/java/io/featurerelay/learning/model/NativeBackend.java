@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class NativeBackend {
 
+    private static final ThreadLocal<Integer> THREAD_LIMIT =
+            ThreadLocal.withInitial(() -> Runtime.getRuntime().availableProcessors());
     public static final String EXTENSION_PROPERTY = "org.bytedeco.javacpp.platform.extension";
 
     private static final Logger LOG = LoggerFactory.getLogger(NativeBackend.class);
@@ -101,6 +103,16 @@ public final class NativeBackend {
     public static void limitCurrentThread(int threads) {
         configure();
         NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(Math.max(1, threads));
+        THREAD_LIMIT.set(Math.max(1, threads));
+    }
+
+    /**
+     * The threads the calling thread's native ops run on: as {@link #limitCurrentThread} set them, else every core.
+     * For Java loops that should spread as far as the native ops beside them (and no further: a featurizing
+     * pipeline's thread is one of several, each limited to its share of the cores).
+     */
+    static int threadsOfCurrentThread() {
+        return THREAD_LIMIT.get();
     }
 
     /** The extension chosen by {@link #configure()}, or null before it ran. */

@@ -33,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * 25-35 ms for {@code conv2d_bp} (best of 30, interleaved, same results within float32 summation order); the
  * first layer's weights-only backward 6-8 ms against 9-11 for im2col + a product.
  *
+ * <p>Where {@link #winograd} says so, a layer that suits it goes by Winograd's minimal filtering instead, its products
+ * through this library's matmul: the forward pass and the input's gradient by {@link WinogradConvolution}, the
+ * weights' and the bias' gradients by {@link WinogradWeightGradient}.
+ *
  * <p>Both oneDNN copies (libnd4j's, linked in, and this one) share the process's one OpenMP runtime (libnd4j's
  * libgomp, which the preset's library finds loaded), so the two do not bring two thread pools, and a featurizing
  * pipeline's thread limit ({@link NativeBackend#limitCurrentThread}) holds for both. Not thread-safe: the owning
@@ -55,6 +59,15 @@ final class OneDnnConvolution {
     private final boolean forwardRelu;
     private final engine engine;
     private final stream stream;
+    /** Whether this layer goes by Winograd's minimal filtering ({@link #winograd}, {@link WinogradConvolution#suits}). */
+    private final boolean winograd;
+    /**
+     * Its forward pass, input gradient and weight gradient that way, each made on its first use (a featurizing
+     * replica never runs a backward pass); null otherwise.
+     */
+    private WinogradConvolution winogradForward;
+    private WinogradConvolution winogradInputGradient;
+    private WinogradWeightGradient winogradWeightGradient;
     private final Map<Long, Backward> backwardByBatch = new LinkedHashMap<>(4, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, Backward> eldest) {
@@ -99,6 +112,32 @@ final class OneDnnConvolution {
         this.inWidth = inWidth;
         this.engine = new engine(org.bytedeco.dnnl.engine.kind.cpu, 0);
         this.stream = new stream(engine);
+        this.winograd = winograd() && WinogradConvolution.suits(inChannels, outChannels, kernel);
+    }
+
+    /**
+     * Whether layers that suit it ({@link WinogradConvolution#suits}) go by Winograd's minimal filtering, forward and
+     * backward: {@code -Dfeaturerelay.winograd=true|false}, by default where libnd4j's AVX2 build was chosen (an AVX2
+     * CPU without AVX-512, where oneDNN 2.5 has no Winograd kernel and where it was measured; on AVX-512 oneDNN's own
+     * kernels were not measured against it).
+     */
+    static boolean winograd() {
+        String setting = System.getProperty("featurerelay.winograd", "auto");
+        if (!setting.equals("auto")) {
+            return Boolean.parseBoolean(setting);
+        }
+        return "-onednn-avx2".equals(NativeBackend.configure());
+    }
+
+    /** How {@link #forward} computes, for profiles. */
+    String forwardMethod() {
+        return winograd ? "Winograd F(4x4, 3x3), oneDNN products" : "oneDNN primitive";
+    }
+
+    /** How {@link #backward} computes, for profiles. */
+    String backwardMethod() {
+        String what = inputGradient ? "data, weights" : "weights";
+        return what + (winograd ? ": Winograd, oneDNN products" : ": oneDNN primitives");
     }
 
     /**
@@ -127,8 +166,9 @@ final class OneDnnConvolution {
         }
         try {
             org.bytedeco.dnnl.dnnl_version_t version = dnnl.dnnl_version();
-            LOG.info("oneDNN {}.{}.{} driven directly for the convolutions and the dense layers' products",
-                    version.major(), version.minor(), version.patch());
+            LOG.info("oneDNN {}.{}.{} driven directly for the convolutions and the dense layers' products; 3x3"
+                    + " convolutions of 64+ channels by Winograd's minimal filtering: {}", version.major(),
+                    version.minor(), version.patch(), winograd() ? "on" : "off (featurerelay.winograd)");
             return true;
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             LOG.warn("oneDNN's own library did not load ({}); the convolutions and products stay libnd4j's",
@@ -148,6 +188,14 @@ final class OneDnnConvolution {
         check(weights, outChannels, inChannels, kernel, kernel);
         if (bias.length() != outChannels || !dense(bias)) {
             throw new IllegalArgumentException("bias of " + outChannels + " expected");
+        }
+        if (winograd) {
+            if (winogradForward == null) {
+                winogradForward = WinogradConvolution.forwardPass(inChannels, outChannels, inHeight, inWidth,
+                        forwardRelu);
+            }
+            winogradForward.forward(input, weights, bias, output);
+            return;
         }
         Forward f = forwardByBatch.computeIfAbsent(n, this::createForward);
         f.input().set_data_handle(address(input));
@@ -181,6 +229,19 @@ final class OneDnnConvolution {
         check(weightGrad, outChannels, inChannels, kernel, kernel);
         if (biasGrad.length() != outChannels || !dense(biasGrad)) {
             throw new IllegalArgumentException("bias gradient of " + outChannels + " expected");
+        }
+        if (winograd) {
+            if (winogradWeightGradient == null) {
+                winogradWeightGradient = new WinogradWeightGradient(inChannels, outChannels, inHeight, inWidth);
+                winogradInputGradient = inputGradient
+                        ? WinogradConvolution.inputGradientPass(inChannels, outChannels, inHeight, inWidth)
+                        : null;
+            }
+            if (inputGradient) {
+                winogradInputGradient.inputGradient(outputGrad, weights, inputGrad);
+            }
+            winogradWeightGradient.backward(input, outputGrad, weightGrad, biasGrad);
+            return;
         }
         Backward p = backwardByBatch.computeIfAbsent(n, this::createBackward);
         p.input().set_data_handle(address(input));

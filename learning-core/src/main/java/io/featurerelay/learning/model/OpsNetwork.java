@@ -316,7 +316,7 @@ final class OpsNetwork implements Network {
                             DirectLoops.reluBackward(b.conv.get(i), actGrad, 1f);
                         }
                         direct.backward(b.convInput, c.w(), actGrad, null, c.gw(), c.gb());
-                        t = profile.end(c.name() + " backward (ReLU, weights: oneDNN primitives, NHWC)", t);
+                        t = profile.end(c.name() + " backward (ReLU, " + direct.backwardMethod() + ", NHWC)", t);
                     } else {
                         // the ReLU's backward done on the way
                         Im2colConvolution.backwardWeights(x, actGrad, i < last ? b.conv.get(i) : null, b.patches,
@@ -333,7 +333,7 @@ final class OpsNetwork implements Network {
                 INDArray inputGrad = i == 0 ? b.inputGrad : b.convGrad.get(i - 1);
                 if (direct != null) {
                     direct.backward(input, c.w(), actGrad, inputGrad, c.gw(), c.gb());
-                    t = profile.end(c.name() + " backward (data, weights: oneDNN primitives, NHWC)", t);
+                    t = profile.end(c.name() + " backward (" + direct.backwardMethod() + ", NHWC)", t);
                 } else {
                     exec("conv2d_bp", convIArgs, new INDArray[] {input, c.w(), c.b(), actGrad},
                             new INDArray[] {inputGrad, c.gw(), c.gb()});
@@ -443,7 +443,8 @@ final class OpsNetwork implements Network {
             OneDnnConvolution direct = direct(i);
             if (direct != null) {
                 direct.forward(in, c.w(), c.b(), out);
-                t = profile.end(c.name() + (i < last ? " forward + ReLU" : " forward") + " (oneDNN primitive, NHWC)", t);
+                t = profile.end(c.name() + (i < last ? " forward + ReLU" : " forward") + " (" + direct.forwardMethod()
+                        + ", NHWC)", t);
             } else {
                 exec("conv2d", convIArgs, new INDArray[] {in, c.w(), c.b()}, new INDArray[] {out});
                 t = profile.end(c.name() + " forward (libnd4j conv2d)", t);

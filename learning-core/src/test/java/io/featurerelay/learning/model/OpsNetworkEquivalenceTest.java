@@ -72,6 +72,30 @@ class OpsNetworkEquivalenceTest {
         }
         ModelSpec spec = new ModelSpec(List.of(channels, height, width), filters, kernel, pool, convDropout, 8, 0,
                 3);
+        trainsAlike(spec, batches, mode, optimizer);
+    }
+
+    /**
+     * The same with the second convolution by Winograd's minimal filtering, forward and backward (64 channels in and
+     * out, its 10x10 output in partial tiles), whichever way this CPU's build would choose.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = Mode.class, names = {"FULL", "FROZEN"})
+    void winogradForwardPassesTrainAsTheLayerApiNetworkDoes(Mode mode) {
+        ModelSpec spec = new ModelSpec(List.of(1, 14, 14), List.of(64, 64), 3, 2, 0.0, 8, 0, 3);
+        String before = System.setProperty("featurerelay.winograd", "true");
+        try {
+            trainsAlike(spec, new int[] {5, 3, 5}, mode, Optimizer.ADAM);
+        } finally {
+            if (before == null) {
+                System.clearProperty("featurerelay.winograd");
+            } else {
+                System.setProperty("featurerelay.winograd", before);
+            }
+        }
+    }
+
+    private static void trainsAlike(ModelSpec spec, int[] batches, Mode mode, Optimizer optimizer) {
         Hyperparameters hp = new Hyperparameters(optimizer, 1e-2, 11);
         Network layers;
         Network ops;
