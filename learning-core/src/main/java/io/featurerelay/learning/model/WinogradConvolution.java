@@ -16,14 +16,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 6x6 input tile and each 3x3
  * filter are carried into a 6x6 domain where the convolution is 36 element-wise products, summed over the input
  * channels as 36 matrix products ({@code M[ξ] = V[ξ]·U[ξ]}, [tiles, in]·[in, out], one batched oneDNN matmul per
- * block of tiles), and each tile's 36 sums are carried back to its 4x4 outputs. 36 multiplications per 16 outputs
- * and channel pair instead of 144.
+ * block of tiles), and each tile's 36 sums are carried back to its 4x4 outputs: 36 multiplications per 16 outputs
+ * and channel pair instead of 144. The input's gradient is the same computation on the output's gradient padded by
+ * 2, with the layer's weights flipped and transposed ({@link #inputGradientPass}).
  *
  * <p>Why: on an AVX2 CPU oneDNN 2.5 has no Winograd kernel (its Winograd is AVX-512's) and its direct kernel
- * already runs at the cores' peak: the CIFAR-10 variant's second convolution (64 -> 64 channels, 30x30) took 72-75
- * ms per 96 images on one core, the bulk of featurizing and a fifth of a training step. The products here reach the
- * same peak on a quarter of the arithmetic; the transforms are Java loops over whole tile rows (one phase of the
- * column index at a time, so that every inner loop is as long as a tile row and C2 vectorises it).
+ * already runs near the cores' peak: the CIFAR-10 variant's second convolution (64 -> 64 channels, 30x30) took 72-85
+ * ms per 96 images on one core, the bulk of featurizing, against 31-33 ms this way (interleaved in one process).
+ * The products run near the same peak on a quarter of the arithmetic; the transforms are Java loops over whole
+ * tile rows ({@link WinogradTiles}). Batches are cut into blocks of tile rows, spread over one lane (thread) per core
+ * where the calling thread's native ops may use more than one (not in a featurizing pipeline).
  *
  * <p>Accuracy: the transforms' constants (1/4, 1/6, 1/12, 1/24 and their multiples up to 8) cost a few bits;
  * against the direct convolution the outputs differ by about 5e-6 of their largest magnitude in float32

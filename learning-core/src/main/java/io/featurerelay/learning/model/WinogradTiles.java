@@ -140,6 +140,7 @@ final class WinogradTiles {
         }
     }
 
+    /** Bᵀ applied to six rows (a 6x6 window's, down or across): six rows. */
     static void inputTransform(float[] d0, float[] d1, float[] d2, float[] d3, float[] d4, float[] d5,
             float[] o0, float[] o1, float[] o2, float[] o3, float[] o4, float[] o5, int length) {
         // Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
@@ -163,6 +164,7 @@ final class WinogradTiles {
         }
     }
 
+    /** Aᵀ applied to six rows (the products', down or across): a 4x4 tile's four rows. */
     static void outputTransform(float[] d0, float[] d1, float[] d2, float[] d3, float[] d4, float[] d5,
             float[] o0, float[] o1, float[] o2, float[] o3, int length) {
         // Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
@@ -180,7 +182,10 @@ final class WinogradTiles {
         }
     }
 
-    /** The six rows of G applied to three rows: out[j] = Σ G[j][e] row[e], at {@code to + j * step}. */
+    /**
+     * The six rows of G applied to three rows of a shared array: out[j] = Σ G[j][e] row[e], at {@code to + j * step}.
+     * Offsets, unlike the loops above: it runs once per call on the weights, not per tile row.
+     */
     static void filterRows(float[] a, int r0, int r1, int r2, float[] out, int to, int step, int length) {
         final float quarter = 0.25f;
         final float sixth = 1f / 6;
