@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * first layer's weights-only backward 6-8 ms against 9-11 for im2col + a product.
  *
  * <p>Where {@link #winograd} says so, a layer that suits it goes by Winograd's minimal filtering instead, its products
- * through this library's matmul: the forward pass and the input's gradient by {@link WinogradConvolution}, the
- * weights' and the bias' gradients by {@link WinogradWeightGradient}.
+ * through this library's matmul: the forward pass and the input's gradient by {@link WinogradConvolution} (64
+ * channels and more), the weights' and the bias' gradients by {@link WinogradWeightGradient} (32 and more).
  *
  * <p>Both oneDNN copies (libnd4j's, linked in, and this one) share the process's one OpenMP runtime (libnd4j's
  * libgomp, which the preset's library finds loaded), so the two do not bring two thread pools, and a featurizing
@@ -59,8 +59,12 @@ final class OneDnnConvolution {
     private final boolean forwardRelu;
     private final engine engine;
     private final stream stream;
-    /** Whether this layer goes by Winograd's minimal filtering ({@link #winograd}, {@link WinogradConvolution#suits}). */
+    /**
+     * Whether this layer's forward pass and input gradient go by Winograd's minimal filtering, and whether its weight
+     * gradient does ({@link #winograd}, {@link WinogradConvolution#suits}, {@link WinogradWeightGradient#suits}).
+     */
     private final boolean winograd;
+    private final boolean winogradWeights;
     /**
      * Its forward pass, input gradient and weight gradient that way, each made on its first use (a featurizing
      * replica never runs a backward pass); null otherwise.
@@ -112,7 +116,9 @@ final class OneDnnConvolution {
         this.inWidth = inWidth;
         this.engine = new engine(org.bytedeco.dnnl.engine.kind.cpu, 0);
         this.stream = new stream(engine);
-        this.winograd = winograd() && WinogradConvolution.suits(inChannels, outChannels, kernel);
+        boolean chosen = winograd();
+        this.winograd = chosen && WinogradConvolution.suits(inChannels, outChannels, kernel);
+        this.winogradWeights = chosen && WinogradWeightGradient.suits(inChannels, outChannels, kernel);
     }
 
     /**
@@ -136,8 +142,11 @@ final class OneDnnConvolution {
 
     /** How {@link #backward} computes, for profiles. */
     String backwardMethod() {
-        String what = inputGradient ? "data, weights" : "weights";
-        return what + (winograd ? ": Winograd, oneDNN products" : ": oneDNN primitives");
+        String weights = winogradWeights ? "weights: Winograd, oneDNN products" : "weights: oneDNN primitive";
+        if (!inputGradient) {
+            return weights;
+        }
+        return (winograd ? "data: Winograd, oneDNN products" : "data: oneDNN primitive") + "; " + weights;
     }
 
     /**
@@ -167,8 +176,9 @@ final class OneDnnConvolution {
         try {
             org.bytedeco.dnnl.dnnl_version_t version = dnnl.dnnl_version();
             LOG.info("oneDNN {}.{}.{} driven directly for the convolutions and the dense layers' products; 3x3"
-                    + " convolutions of 64+ channels by Winograd's minimal filtering: {}", version.major(),
-                    version.minor(), version.patch(), winograd() ? "on" : "off (featurerelay.winograd)");
+                    + " convolutions by Winograd's minimal filtering (64+ channels; weight gradients 32+): {}",
+                    version.major(), version.minor(), version.patch(),
+                    winograd() ? "on" : "off (featurerelay.winograd)");
             return true;
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             LOG.warn("oneDNN's own library did not load ({}); the convolutions and products stay libnd4j's",
@@ -230,19 +240,39 @@ final class OneDnnConvolution {
         if (biasGrad.length() != outChannels || !dense(biasGrad)) {
             throw new IllegalArgumentException("bias gradient of " + outChannels + " expected");
         }
-        if (winograd) {
-            if (winogradWeightGradient == null) {
-                winogradWeightGradient = new WinogradWeightGradient(inChannels, outChannels, inHeight, inWidth);
-                winogradInputGradient = inputGradient
-                        ? WinogradConvolution.inputGradientPass(inChannels, outChannels, inHeight, inWidth)
-                        : null;
-            }
+        if (!winogradWeights) {
+            Backward p = primitives(n, input, weights, outputGrad, inputGrad, weightGrad, biasGrad);
             if (inputGradient) {
-                winogradInputGradient.inputGradient(outputGrad, weights, inputGrad);
+                inputGradientByPrimitive(p);
             }
-            winogradWeightGradient.backward(input, outputGrad, weightGrad, biasGrad);
+            p.backwardWeights().execute(stream, p.weightArgs());
+            if (p.toPlainWeightGrad() != null) {
+                p.toPlainWeightGrad().execute(stream, p.kernelWeightGrad(), p.plainWeightGrad());
+            }
+            stream._wait();
             return;
         }
+        if (inputGradient) {
+            if (winograd) {
+                if (winogradInputGradient == null) {
+                    winogradInputGradient = WinogradConvolution.inputGradientPass(inChannels, outChannels, inHeight,
+                            inWidth);
+                }
+                winogradInputGradient.inputGradient(outputGrad, weights, inputGrad);
+            } else {
+                inputGradientByPrimitive(primitives(n, input, weights, outputGrad, inputGrad, weightGrad, biasGrad));
+                stream._wait();
+            }
+        }
+        if (winogradWeightGradient == null) {
+            winogradWeightGradient = new WinogradWeightGradient(inChannels, outChannels, inHeight, inWidth);
+        }
+        winogradWeightGradient.backward(input, outputGrad, weightGrad, biasGrad);
+    }
+
+    /** The batch size's backward primitives, their memory objects pointed at this call's arrays. */
+    private Backward primitives(long n, INDArray input, INDArray weights, INDArray outputGrad, INDArray inputGrad,
+            INDArray weightGrad, INDArray biasGrad) {
         Backward p = backwardByBatch.computeIfAbsent(n, this::createBackward);
         p.input().set_data_handle(address(input));
         p.outputGrad().set_data_handle(address(outputGrad));
@@ -251,16 +281,16 @@ final class OneDnnConvolution {
         if (inputGradient) {
             p.inputGrad().set_data_handle(address(inputGrad));
             p.plainWeights().set_data_handle(address(weights));
-            if (p.toKernelWeights() != null) {
-                p.toKernelWeights().execute(stream, p.plainWeights(), p.kernelWeights());
-            }
-            p.backwardData().execute(stream, p.dataArgs());
         }
-        p.backwardWeights().execute(stream, p.weightArgs());
-        if (p.toPlainWeightGrad() != null) {
-            p.toPlainWeightGrad().execute(stream, p.kernelWeightGrad(), p.plainWeightGrad());
+        return p;
+    }
+
+    /** The input's gradient by the backward-data primitive (the caller waits on the stream). */
+    private void inputGradientByPrimitive(Backward p) {
+        if (p.toKernelWeights() != null) {
+            p.toKernelWeights().execute(stream, p.plainWeights(), p.kernelWeights());
         }
-        stream._wait();
+        p.backwardData().execute(stream, p.dataArgs());
     }
 
     private Forward createForward(long n) {

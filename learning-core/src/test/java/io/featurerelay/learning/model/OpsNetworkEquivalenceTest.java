@@ -76,13 +76,14 @@ class OpsNetworkEquivalenceTest {
     }
 
     /**
-     * The same with the second convolution by Winograd's minimal filtering, forward and backward (64 channels in and
-     * out, its 10x10 output in partial tiles), whichever way this CPU's build would choose.
+     * The same with the second convolution by Winograd's minimal filtering, whichever way this CPU's build would
+     * choose: 64 channels in and out (forward, input and weight gradients that way; its 10x10 output in partial
+     * tiles), and 32 (the weight gradient alone).
      */
-    @ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.EnumSource(value = Mode.class, names = {"FULL", "FROZEN"})
-    void winogradForwardPassesTrainAsTheLayerApiNetworkDoes(Mode mode) {
-        ModelSpec spec = new ModelSpec(List.of(1, 14, 14), List.of(64, 64), 3, 2, 0.0, 8, 0, 3);
+    @ParameterizedTest(name = "{0}, {1} filters")
+    @org.junit.jupiter.params.provider.CsvSource({"FULL,64", "FROZEN,64", "FULL,32"})
+    void winogradPassesTrainAsTheLayerApiNetworkDoes(Mode mode, int filters) {
+        ModelSpec spec = new ModelSpec(List.of(1, 14, 14), List.of(filters, filters), 3, 2, 0.0, 8, 0, 3);
         String before = System.setProperty("featurerelay.winograd", "true");
         try {
             trainsAlike(spec, new int[] {5, 3, 5}, mode, Optimizer.ADAM);

@@ -189,12 +189,17 @@ class WinogradConvolutionTest {
     }
 
     @Test
-    void suitsThreeByThreeKernelsOfSixtyFourChannelsOrMore() {
+    void suitsThreeByThreeKernelsOfSixtyFourChannelsOrMoreAndWeightGradientsOfThirtyTwo() {
         assertThat(WinogradConvolution.suits(64, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suits(128, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suits(32, 32, 3)).isFalse();
         assertThat(WinogradConvolution.suits(3, 64, 3)).isFalse();
         assertThat(WinogradConvolution.suits(64, 32, 3)).isFalse();
         assertThat(WinogradConvolution.suits(64, 64, 5)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 32, 3)).isTrue();
+        assertThat(WinogradWeightGradient.suits(64, 64, 3)).isTrue();
+        assertThat(WinogradWeightGradient.suits(1, 32, 3)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 16, 3)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 32, 5)).isFalse();
     }
 }
