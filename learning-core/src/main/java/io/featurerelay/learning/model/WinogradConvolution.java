@@ -131,8 +131,8 @@ final class WinogradConvolution {
         if (transposedWeights) {
             throw new IllegalStateException("made for the input's gradient");
         }
-        requireShape(weights, outChannels, inChannels, 3, 3);
-        requireShape(bias, outChannels);
+        WinogradTiles.requireShape(weights, outChannels, inChannels, 3, 3);
+        WinogradTiles.requireShape(bias, outChannels);
         FloatBuffer b = DirectLoops.floats(bias);
         for (int t = 0; t < tileColumns; t++) {
             b.get(0, biasRow, t * outChannels, outChannels);
@@ -148,14 +148,14 @@ final class WinogradConvolution {
         if (!transposedWeights) {
             throw new IllegalStateException("made for a forward pass");
         }
-        requireShape(weights, inChannels, outChannels, 3, 3);
+        WinogradTiles.requireShape(weights, inChannels, outChannels, 3, 3);
         run(outputGrad, weights, inputGrad);
     }
 
     private void run(INDArray input, INDArray weights, INDArray output) {
         long n = input.size(0);
-        requireShape(input, n, inHeight, inWidth, inChannels);
-        requireShape(output, n, outHeight, outWidth, outChannels);
+        WinogradTiles.requireShape(input, n, inHeight, inWidth, inChannels);
+        WinogradTiles.requireShape(output, n, outHeight, outWidth, outChannels);
         transformWeights(DirectLoops.floats(weights));
         FloatBuffer in = DirectLoops.floats(input);
         FloatBuffer out = DirectLoops.floats(output);
@@ -350,13 +350,6 @@ final class WinogradConvolution {
             for (int q = 0; q < length; q++) {
                 a[q] = Math.max(a[q], 0f);
             }
-        }
-    }
-
-    private static void requireShape(INDArray a, long... shape) {
-        if (!java.util.Arrays.equals(a.shape(), shape)) {
-            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " expected, got "
-                    + a.shapeInfoToString());
         }
     }
 }

@@ -33,6 +33,14 @@ final class WinogradTiles {
     private WinogradTiles() {
     }
 
+    /** Refuses an array of another shape than the one given (the callers check type and order as they read it). */
+    static void requireShape(org.nd4j.linalg.api.ndarray.INDArray a, long... shape) {
+        if (!java.util.Arrays.equals(a.shape(), shape)) {
+            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " expected, got "
+                    + a.shapeInfoToString());
+        }
+    }
+
     /** {@code lane.accept(i)} for i in 0..lanes-1, each on a lane thread of its own; returns when all have. */
     static void inLanes(int lanes, IntConsumer lane) {
         List<Future<?>> running = new ArrayList<>();

@@ -94,10 +94,10 @@ final class WinogradWeightGradient {
      */
     void backward(INDArray input, INDArray outputGrad, INDArray weightGrad, INDArray biasGrad) {
         long n = input.size(0);
-        requireShape(input, n, inHeight, inWidth, inChannels);
-        requireShape(outputGrad, n, outHeight, outWidth, outChannels);
-        requireShape(weightGrad, outChannels, inChannels, 3, 3);
-        requireShape(biasGrad, outChannels);
+        WinogradTiles.requireShape(input, n, inHeight, inWidth, inChannels);
+        WinogradTiles.requireShape(outputGrad, n, outHeight, outWidth, outChannels);
+        WinogradTiles.requireShape(weightGrad, outChannels, inChannels, 3, 3);
+        WinogradTiles.requireShape(biasGrad, outChannels);
         FloatBuffer in = DirectLoops.floats(input);
         FloatBuffer grad = DirectLoops.floats(outputGrad);
         long allRows = n * tileRows;
@@ -296,13 +296,6 @@ final class WinogradWeightGradient {
                     e.put(((i * 6 + j) * blockTiles + tile) * k, rowE[j], 0, length);
                 }
             }
-        }
-    }
-
-    private static void requireShape(INDArray a, long... shape) {
-        if (!java.util.Arrays.equals(a.shape(), shape)) {
-            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " expected, got "
-                    + a.shapeInfoToString());
         }
     }
 }
