@@ -55,35 +55,43 @@ final class DirectLoops {
                     + out.shapeInfoToString());
         }
         int planes = oh * ow;
-        int span = ow * window * c;
+        int rowLength = w * c;
+        int span = ow * c;
         forEachChunk((int) in.size(0), (from, to) -> {
-            int[] image = new int[h * w * c];
-            int[] rowMax = new int[span];
-            int[] best = new int[c];
+            int[] rowMax = new int[rowLength];
+            int[] next = new int[rowLength];
+            int[] best = new int[span];
+            int[] column = new int[span];
             int[] pooled = new int[c * planes];
             for (int p = from; p < to; p++) {
-                src.get(p * h * w * c, image);
+                int image = p * h * rowLength;
                 for (int i = 0; i < oh; i++) {
-                    // the window's rows first, over whole contiguous rows; then its columns, pixel by pixel
-                    System.arraycopy(image, i * window * w * c, rowMax, 0, span);
+                    // the window's rows first, over whole input rows; then its columns: each tap's pixels of the
+                    // pooled row gathered into one array, so that every loop runs over an array from index 0 (the
+                    // JIT's vector loops do not run over offsets into a shared array, nor over one pixel's few
+                    // channels)
+                    src.get(image + i * window * rowLength, rowMax, 0, rowLength);
                     for (int di = 1; di < window; di++) {
-                        int row = (i * window + di) * w * c;
-                        for (int x = 0; x < span; x++) {
-                            rowMax[x] = Math.max(rowMax[x], image[row + x]);
+                        src.get(image + (i * window + di) * rowLength, next, 0, rowLength);
+                        for (int x = 0; x < rowLength; x++) {
+                            rowMax[x] = Math.max(rowMax[x], next[x]);
                         }
                     }
                     for (int j = 0; j < ow; j++) {
-                        int base = j * window * c;
-                        System.arraycopy(rowMax, base, best, 0, c);
-                        for (int dj = 1; dj < window; dj++) {
-                            int column = base + dj * c;
-                            for (int k = 0; k < c; k++) {
-                                best[k] = Math.max(best[k], rowMax[column + k]);
-                            }
+                        System.arraycopy(rowMax, j * window * c, best, j * c, c);
+                    }
+                    for (int dj = 1; dj < window; dj++) {
+                        for (int j = 0; j < ow; j++) {
+                            System.arraycopy(rowMax, (j * window + dj) * c, column, j * c, c);
                         }
-                        int at = i * ow + j;
+                        for (int e = 0; e < span; e++) {
+                            best[e] = Math.max(best[e], column[e]);
+                        }
+                    }
+                    int at = i * ow;
+                    for (int j = 0; j < ow; j++) {
                         for (int k = 0; k < c; k++) {
-                            pooled[k * planes + at] = Math.max(best[k], 0);
+                            pooled[k * planes + at + j] = Math.max(best[j * c + k], 0);
                         }
                     }
                 }
@@ -130,6 +138,7 @@ final class DirectLoops {
             int[][] tap = new int[taps][span];
             int[] best = new int[span];
             int[] free = new int[span];
+            int[] rowPass = new int[span];
             for (int p = from; p < to; p++) {
                 input.get(p * h * w * c, x);
                 output.get(p * c * planes, y);
@@ -156,12 +165,13 @@ final class DirectLoops {
                         }
                     }
                     java.util.Arrays.fill(free, -1);
-                    int rowPass = i * span;
+                    // the pooled row's gradients from index 0, as every array of the loop below (see reluMaxPool)
+                    System.arraycopy(pass, i * span, rowPass, 0, span);
                     for (int t = 0; t < taps; t++) {
                         int[] v = tap[t];
                         for (int e = 0; e < span; e++) {
                             int hit = equalMask(v[e], best[e]) & free[e];
-                            v[e] = pass[rowPass + e] & hit;
+                            v[e] = rowPass[e] & hit;
                             free[e] &= ~hit;
                         }
                         int row = (i * window + t / window) * w + t % window;
@@ -188,8 +198,12 @@ final class DirectLoops {
      */
     static void reluBackward(INDArray activation, INDArray grad, float scale) {
         IntBuffer act = ints(activation);
-        FloatBuffer g = floats(grad);
         long length = activation.length();
+        if (scale == 1f) {
+            reluBackward(act, ints(grad), length);
+            return;
+        }
+        FloatBuffer g = floats(grad);
         int chunk = (int) ((length + CHUNKS - 1) / CHUNKS);
         forEachChunk(CHUNKS, (from, to) -> {
             int[] a = new int[BLOCK];
@@ -203,6 +217,30 @@ final class DirectLoops {
                     g.get(k, d, 0, m);
                     for (int q = 0; q < m; q++) {
                         d[q] = Float.intBitsToFloat(Float.floatToRawIntBits(d[q] * scale) & positiveMask(a[q]));
+                    }
+                    g.put(k, d, 0, m);
+                }
+            }
+        });
+    }
+
+    /**
+     * A plain ReLU's backward on the bits alone: {@code g & positiveMask(x)} is {@code x > 0 ? g : 0} exactly, with no
+     * float multiplication, which keeps the loop one the JIT vectorizes (twice as fast as the scaled one above).
+     */
+    private static void reluBackward(IntBuffer act, IntBuffer g, long length) {
+        int chunk = (int) ((length + CHUNKS - 1) / CHUNKS);
+        forEachChunk(CHUNKS, (from, to) -> {
+            int[] a = new int[BLOCK];
+            int[] d = new int[BLOCK];
+            for (int c = from; c < to; c++) {
+                int end = (int) Math.min(length, (long) (c + 1) * chunk);
+                for (int k = c * chunk; k < end; k += BLOCK) {
+                    int m = Math.min(BLOCK, end - k);
+                    act.get(k, a, 0, m);
+                    g.get(k, d, 0, m);
+                    for (int q = 0; q < m; q++) {
+                        d[q] &= positiveMask(a[q]);
                     }
                     g.put(k, d, 0, m);
                 }

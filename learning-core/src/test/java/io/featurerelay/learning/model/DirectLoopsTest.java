@@ -116,9 +116,10 @@ class DirectLoopsTest {
         return nchw.permute(0, 2, 3, 1).dup('c');
     }
 
-    @Test
-    void reluBackwardPassesTheScaledGradientWhereTheActivationIsPositive() {
-        int length = 1001; // not a multiple of the chunks
+    /** Lengths not a multiple of the chunks, one over two of the loops' blocks; scale 1 is the bits-only loop. */
+    @ParameterizedTest
+    @CsvSource({"1001,2", "1001,1", "9009,1", "9009,0.5"})
+    void reluBackwardPassesTheScaledGradientWhereTheActivationIsPositive(int length, float scale) {
         SplittableRandom random = new SplittableRandom(5);
         float[] act = new float[length];
         float[] grad = new float[length];
@@ -126,12 +127,12 @@ class DirectLoopsTest {
             act[i] = i % 3 == 0 ? 0f : (float) random.nextDouble(-1, 1);
             grad[i] = (float) random.nextDouble(-1, 1);
         }
-        INDArray a = Nd4j.create(act, new long[] {7, 143}, 'c');
-        INDArray g = Nd4j.create(grad, new long[] {7, 143}, 'c');
-        DirectLoops.reluBackward(a, g, 2f);
+        INDArray a = Nd4j.create(act, new long[] {length / 143, 143}, 'c');
+        INDArray g = Nd4j.create(grad, new long[] {length / 143, 143}, 'c');
+        DirectLoops.reluBackward(a, g, scale);
         float[] result = g.reshape(length).toFloatVector();
         for (int i = 0; i < length; i++) {
-            assertThat(result[i]).as("element %d", i).isEqualTo(act[i] > 0 ? grad[i] * 2f : 0f);
+            assertThat(result[i]).as("element %d", i).isEqualTo(act[i] > 0 ? grad[i] * scale : 0f);
         }
     }
 
