@@ -205,7 +205,9 @@ final class WinogradConvolution {
                     memory.format_tag.abc);
             memory.desc mDesc = new memory.desc(new long[] {36, blockTiles, k}, memory.data_type.f32,
                     memory.format_tag.abc);
-            primitive = new matmul(new matmul.primitive_desc(new matmul.desc(vDesc, uDesc, mDesc), engine));
+            // one thread's, as the lane that runs it (see NativeBackend.madeForThreads)
+            primitive = NativeBackend.madeForThreads(1,
+                    () -> new matmul(new matmul.primitive_desc(new matmul.desc(vDesc, uDesc, mDesc), engine)));
             args = new IntMemoryMap();
             args.put(dnnl.DNNL_ARG_SRC, new memory(vDesc, engine, transformedInput));
             args.put(dnnl.DNNL_ARG_WEIGHTS, new memory(uDesc, engine, transformedWeights));

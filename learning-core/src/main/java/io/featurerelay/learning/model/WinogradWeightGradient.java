@@ -23,7 +23,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Why: oneDNN 2.5's AVX2 backward-weights kernel was the largest part of the CIFAR-10 variant's training step
  * (72-85 ms per batch of 128 on two cores, at about 60% of the cores' peak); this needs a quarter of its arithmetic.
- * The bias gradient (the output gradient summed over positions) is taken on the way, from the rows read for E.
+ * The bias gradient (the output gradient summed over positions) is taken on the way, from E.
  *
  * <p>Accuracy: as the forward pass's, a few float32 bits of the gradient's scale (WinogradConvolutionTest). Not
  * thread-safe: the owning network's methods are synchronized.
@@ -124,9 +124,9 @@ final class WinogradWeightGradient {
                     }
                 }
             }
-            for (int x = 0; x < outWidth; x++) {
+            for (int t = 0; t < tileColumns; t++) {
                 for (int o = 0; o < outChannels; o++) {
-                    bias[o] += lane.biasSums[x * outChannels + o];
+                    bias[o] += lane.biasSums[t * outChannels + o];
                 }
             }
         }
@@ -174,7 +174,8 @@ final class WinogradWeightGradient {
         final float[][][] gradColumns;
         final float[][][] gradPass;
         final float[][] rowE;
-        /** The output gradient summed over rows, per column and channel, for the bias gradient (double: many rows). */
+        /** The output gradient's tiles summed over tile rows, per tile column and channel, for the bias gradient
+         * (double: many tiles). */
         final double[] biasSums;
         final float[] zeros;
         /** Zeros for M at the start of each call (kept: 590 kB for 64 -> 64, a humongous allocation for G1). */
@@ -207,8 +208,10 @@ final class WinogradWeightGradient {
             accumulate.append_sum(); // scale 1: M += Eᵀ·V
             primitive_attr attributes = new primitive_attr();
             attributes.set_post_ops(accumulate);
-            primitive = new matmul(new matmul.primitive_desc(new matmul.desc(eDesc, vDesc, mDesc), attributes,
-                    engine));
+            // one thread's, as the lane that runs it (see NativeBackend.madeForThreads)
+            primitive = NativeBackend.madeForThreads(1,
+                    () -> new matmul(new matmul.primitive_desc(new matmul.desc(eDesc, vDesc, mDesc), attributes,
+                            engine)));
             args = new IntMemoryMap();
             args.put(dnnl.DNNL_ARG_SRC, new memory(eDesc, engine, transformedGrad));
             args.put(dnnl.DNNL_ARG_WEIGHTS, new memory(vDesc, engine, transformedInput));
@@ -219,7 +222,7 @@ final class WinogradWeightGradient {
             gradColumns = new float[4][4][length];
             gradPass = new float[6][4][length];
             rowE = new float[6][length];
-            biasSums = new double[outWidth * k];
+            biasSums = new double[tileColumns * k];
             zeros = new float[blockTiles * k];
             zeroSums = new float[36 * k * c];
         }
@@ -247,8 +250,8 @@ final class WinogradWeightGradient {
 
         /**
          * E of one tile row into the block's rows from {@code tile}: the four output gradient rows split by the
-         * tiles' columns (zero beyond the output), A applied down the rows and then across; each row read is added
-         * to the bias sums.
+         * tiles' columns (zero beyond the output), A applied down the rows and then across; each tile's sum (one
+         * of E's values) added to the bias sums.
          */
         private void transformGradRow(FloatBuffer grad, long tileRow, int tile) {
             int k = outChannels;
@@ -265,9 +268,6 @@ final class WinogradWeightGradient {
                     continue;
                 }
                 grad.get(Math.toIntExact(((image * outHeight + y) * outWidth) * k), row, 0, rowLength);
-                for (int q = 0; q < rowLength; q++) {
-                    biasSums[q] += row[q];
-                }
                 for (int p = 0; p < 4; p++) {
                     float[] column = columns[p];
                     for (int t = 0; t < tileColumns; t++) {
@@ -294,6 +294,14 @@ final class WinogradWeightGradient {
                         rowE[5], length);
                 for (int j = 0; j < 6; j++) {
                     e.put(((i * 6 + j) * blockTiles + tile) * k, rowE[j], 0, length);
+                }
+                if (i == 1) {
+                    // A's second row is all ones, so E[1*6+1] of a tile is the sum of its sixteen gradients: the
+                    // bias gradient from one value per tile, not sixteen, added up in double
+                    float[] tileSums = rowE[1];
+                    for (int q = 0; q < length; q++) {
+                        biasSums[q] += tileSums[q];
+                    }
                 }
             }
         }

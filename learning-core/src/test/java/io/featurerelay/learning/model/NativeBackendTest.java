@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.nd4j.nativeblas.NativeOpsHolder;
 
 class NativeBackendTest {
 
@@ -38,5 +40,24 @@ class NativeBackendTest {
         if (!chosen.isEmpty()) {
             assertThat(System.getProperty(NativeBackend.EXTENSION_PROPERTY)).isEqualTo(chosen);
         }
+    }
+
+    /** What is made under madeForThreads sees its limit (OpenMP's too); the thread then has its own back. */
+    @Test
+    void madeForThreadsLimitsOnlyWhileMaking() throws InterruptedException {
+        NetworkFactory.standard();
+        var ops = NativeOpsHolder.getInstance().getDeviceNativeOps();
+        AtomicReference<List<Integer>> seen = new AtomicReference<>();
+        // a thread of its own, limited to three first, so that the test thread keeps its settings
+        Thread thread = new Thread(() -> {
+            NativeBackend.limitCurrentThread(3);
+            List<Integer> inside = NativeBackend.madeForThreads(1,
+                    () -> List.of(ops.ompGetMaxThreads(), NativeBackend.threadsOfCurrentThread()));
+            seen.set(List.of(inside.get(0), inside.get(1), ops.ompGetMaxThreads(),
+                    NativeBackend.threadsOfCurrentThread()));
+        });
+        thread.start();
+        thread.join();
+        assertThat(seen.get()).containsExactly(1, 1, 3, 3);
     }
 }
