@@ -68,6 +68,33 @@ final class WinogradTiles {
     }
 
     /**
+     * Where a batch's 4x4 output tiles lie, for a 3x3 convolution of {@code inHeight x inWidth} zero-padded by
+     * {@code padding}: the output's size, its tile rows and columns per image (the last ones partial where the
+     * output's size is not a multiple of 4), and the whole tile rows a block of the batched product takes (about
+     * {@code tilesPerBlock} tiles, at least one row).
+     */
+    record Tiling(int outHeight, int outWidth, int tileRows, int tileColumns, int rowsPerBlock) {
+
+        static Tiling of(int inHeight, int inWidth, int padding, int tilesPerBlock) {
+            int outHeight = inHeight + 2 * padding - 2;
+            int outWidth = inWidth + 2 * padding - 2;
+            int tileColumns = (outWidth + 3) / 4;
+            return new Tiling(outHeight, outWidth, (outHeight + 3) / 4, tileColumns,
+                    Math.max(1, Math.round((float) tilesPerBlock / tileColumns)));
+        }
+
+        /** The tiles of a block. */
+        int blockTiles() {
+            return rowsPerBlock * tileColumns;
+        }
+
+        /** The windows of an input of {@code channels} under these tiles. */
+        Input input(int channels, int inHeight, int inWidth, int padding) {
+            return new Input(channels, inHeight, inWidth, padding, tileRows, tileColumns);
+        }
+    }
+
+    /**
      * An input [n, height, width, channels] NHWC, zero-padded by {@code padding}, cut into the 6x6 windows of 4x4
      * output tiles ({@code tileRows x tileColumns} per image, the last ones partial where the output's size is not a
      * multiple of 4).
