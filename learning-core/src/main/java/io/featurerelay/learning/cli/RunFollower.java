@@ -77,17 +77,7 @@ final class RunFollower {
             if (FINAL.contains(state)) {
                 return s;
             }
-            JsonNode p = s.path("progress");
-            String line = String.format(Locale.ROOT, "%-8s %s %s", p.path("role").asText(what), s.path("id").asText(),
-                    state);
-            if (!p.isMissingNode() && !p.isNull()) {
-                line += "featurizing".equals(p.path("phase").asText())
-                        ? "  computing frozen activations"
-                        : String.format(Locale.ROOT, "  epoch %d/%d batch %d/%d  %.0f images/s  ETA %.0f s",
-                                p.path("epoch").asInt(), p.path("epochs").asInt(), p.path("batch").asInt(),
-                                p.path("batches").asInt(), p.path("imagesPerSecond").asDouble(),
-                                p.path("etaSeconds").asDouble());
-            }
+            String line = progressLine(s, what);
             long now = System.nanoTime();
             if (!line.equals(last) && now - lastPrint > Duration.ofSeconds(5).toNanos()) {
                 out.println(line);
@@ -97,6 +87,28 @@ final class RunFollower {
             checkDeadline(deadline, what + " " + s.path("id").asText() + " to finish");
             Thread.sleep(poll.toMillis());
         }
+    }
+
+    /**
+     * One status line of a job: its role, id and state, and where it is: computing the frozen activations, starting
+     * (a model whose first batch has not run yet: its progress all zeros), or its epoch, batch, speed and ETA.
+     */
+    static String progressLine(JsonNode status, String what) {
+        JsonNode p = status.path("progress");
+        String line = String.format(Locale.ROOT, "%-8s %s %s", p.path("role").asText(what),
+                status.path("id").asText(), status.path("state").asText());
+        if (p.isMissingNode() || p.isNull()) {
+            return line;
+        }
+        if ("featurizing".equals(p.path("phase").asText())) {
+            return line + "  computing frozen activations";
+        }
+        if (p.path("epochs").asInt() == 0) {
+            return line + "  starting";
+        }
+        return line + String.format(Locale.ROOT, "  epoch %d/%d batch %d/%d  %.0f images/s  ETA %.0f s",
+                p.path("epoch").asInt(), p.path("epochs").asInt(), p.path("batch").asInt(), p.path("batches").asInt(),
+                p.path("imagesPerSecond").asDouble(), p.path("etaSeconds").asDouble());
     }
 
     private static void checkDeadline(long deadline, String what) throws IOException {
