@@ -65,6 +65,8 @@ final class OneDnnConvolution {
      */
     private final boolean winograd;
     private final boolean winogradWeights;
+    /** Whether {@link #forwardPooled} runs: inference by Winograd with the pooling on the way. */
+    private final boolean winogradPooled;
     /**
      * Its forward pass, input gradient and weight gradient that way, each made on its first use (a featurizing
      * replica never runs a backward pass); null otherwise.
@@ -119,6 +121,7 @@ final class OneDnnConvolution {
         boolean chosen = winograd();
         this.winograd = chosen && WinogradConvolution.suits(inChannels, outChannels, kernel);
         this.winogradWeights = chosen && WinogradWeightGradient.suits(inChannels, outChannels, kernel);
+        this.winogradPooled = chosen && !forwardRelu && WinogradConvolution.suitsPooled(inChannels, outChannels, kernel);
     }
 
     /**
@@ -133,6 +136,36 @@ final class OneDnnConvolution {
             return Boolean.parseBoolean(setting);
         }
         return "-onednn-avx2".equals(NativeBackend.configure());
+    }
+
+    /** Whether {@link #forwardPooled} may be called. */
+    boolean poolsOnTheWay() {
+        return winogradPooled;
+    }
+
+    /**
+     * Inference: {@code pooled = maxPool2x2(relu(conv(input) + bias))} by Winograd, the convolution's output never
+     * written ({@link WinogradConvolution#forwardPooled}); input [n, h, w, c] NHWC, pooled [n, o, (h-k+1)/2,
+     * (w-k+1)/2] NCHW. Only where {@link #poolsOnTheWay}.
+     */
+    void forwardPooled(INDArray input, INDArray weights, INDArray bias, INDArray pooled) {
+        if (!winogradPooled) {
+            throw new IllegalStateException("this layer does not pool on the way");
+        }
+        long n = input.size(0);
+        check(input, n, inHeight, inWidth, inChannels);
+        check(weights, outChannels, inChannels, kernel, kernel);
+        if (bias.length() != outChannels || !dense(bias)) {
+            throw new IllegalArgumentException("bias of " + outChannels + " expected");
+        }
+        winogradForward().forwardPooled(input, weights, bias, pooled);
+    }
+
+    private WinogradConvolution winogradForward() {
+        if (winogradForward == null) {
+            winogradForward = WinogradConvolution.forwardPass(inChannels, outChannels, inHeight, inWidth, forwardRelu);
+        }
+        return winogradForward;
     }
 
     /** How {@link #forward} computes, for profiles. */
@@ -200,11 +233,7 @@ final class OneDnnConvolution {
             throw new IllegalArgumentException("bias of " + outChannels + " expected");
         }
         if (winograd) {
-            if (winogradForward == null) {
-                winogradForward = WinogradConvolution.forwardPass(inChannels, outChannels, inHeight, inWidth,
-                        forwardRelu);
-            }
-            winogradForward.forward(input, weights, bias, output);
+            winogradForward().forward(input, weights, bias, output);
             return;
         }
         Forward f = forwardByBatch.computeIfAbsent(n, this::createForward);

@@ -125,6 +125,15 @@ final class WinogradConvolution {
     }
 
     /**
+     * Whether inference with the pooling on the way ({@link #forwardPooled}) suits a layer: a 3x3 kernel and 32
+     * channels or more on both sides (the reference network's second convolution too, whose training stays
+     * oneDNN's: see {@link #suits}).
+     */
+    static boolean suitsPooled(int inChannels, int outChannels, int kernel) {
+        return kernel == 3 && inChannels >= 32 && outChannels >= 32;
+    }
+
+    /**
      * {@code output = conv(input, weights) + bias}, then the ReLU when made so: input [n, h, w, c] NHWC, weights
      * [o, c, 3, 3] OIHW, bias [o], output [n, h-2, w-2, o] NHWC, every array float32 and dense in C order.
      */
@@ -138,7 +147,31 @@ final class WinogradConvolution {
         for (int t = 0; t < tileColumns; t++) {
             b.get(0, biasRow, t * outChannels, outChannels);
         }
-        run(input, weights, output);
+        run(input, weights, output, false);
+    }
+
+    /**
+     * {@code pooled = maxPool2x2(relu(conv(input, weights) + bias))}, the pooling done on each tile's outputs as the
+     * output transform makes them, so that the convolution's output is never written: input [n, h, w, c] NHWC,
+     * pooled [n, o, (h-2)/2, (w-2)/2] NCHW (the layout {@link DirectLoops#reluMaxPool} writes; an odd output row or
+     * column beyond the last whole window is dropped, as there). For inference, where nothing needs the convolution's
+     * output (featurizing, frozen feature layers, evaluation). A forward pass made without the ReLU only: the ReLU
+     * comes after the pooling here.
+     *
+     * <p>The same floats as {@link #forward} followed by {@code reluMaxPool}: rounding is monotonic, so the
+     * largest of four sums with the bias is the largest output's sum with it.
+     */
+    void forwardPooled(INDArray input, INDArray weights, INDArray bias, INDArray pooled) {
+        if (transposedWeights || relu) {
+            throw new IllegalStateException("made for " + (relu ? "a forward pass with its own ReLU" : "the input's gradient"));
+        }
+        WinogradTiles.requireShape(weights, outChannels, inChannels, 3, 3);
+        WinogradTiles.requireShape(bias, outChannels);
+        FloatBuffer b = DirectLoops.floats(bias);
+        for (int t = 0; t < tileColumns; t++) {
+            b.get(0, biasRow, t * outChannels, outChannels);
+        }
+        run(input, weights, pooled, true);
     }
 
     /**
@@ -150,13 +183,18 @@ final class WinogradConvolution {
             throw new IllegalStateException("made for a forward pass");
         }
         WinogradTiles.requireShape(weights, inChannels, outChannels, 3, 3);
-        run(outputGrad, weights, inputGrad);
+        run(outputGrad, weights, inputGrad, false);
     }
 
-    private void run(INDArray input, INDArray weights, INDArray output) {
+    /** @param pooled whether {@code output} takes the pooled outputs ({@link #forwardPooled}) */
+    private void run(INDArray input, INDArray weights, INDArray output, boolean pooled) {
         long n = input.size(0);
         WinogradTiles.requireShape(input, n, inHeight, inWidth, inChannels);
-        WinogradTiles.requireShape(output, n, outHeight, outWidth, outChannels);
+        if (pooled) {
+            WinogradTiles.requireShape(output, n, outChannels, outHeight / 2, outWidth / 2);
+        } else {
+            WinogradTiles.requireShape(output, n, outHeight, outWidth, outChannels);
+        }
         transformWeights(DirectLoops.floats(weights));
         FloatBuffer in = DirectLoops.floats(input);
         FloatBuffer out = DirectLoops.floats(output);
@@ -164,12 +202,12 @@ final class WinogradConvolution {
         int blocks = (int) ((allRows + rowsPerBlock - 1) / rowsPerBlock);
         int parallel = Math.min(Math.min(lanes.length, blocks), NativeBackend.threadsOfCurrentThread());
         if (parallel <= 1) {
-            lanes[0].run(in, out, 0, 1, allRows);
+            lanes[0].run(in, out, 0, 1, allRows, pooled);
             return;
         }
         // each lane on a thread of its own, its product on that thread alone: oneDNN's batched product of these
         // small matrices gains little from a second thread, and the transforms between products none at all
-        WinogradTiles.inLanes(parallel, i -> lanes[i].run(in, out, i, parallel, allRows));
+        WinogradTiles.inLanes(parallel, i -> lanes[i].run(in, out, i, parallel, allRows, pooled));
     }
 
     /**
@@ -217,7 +255,7 @@ final class WinogradConvolution {
             scratch = new Scratch(outWidth * k, tileColumns * k);
         }
 
-        void run(FloatBuffer in, FloatBuffer out, int first, int step, long allRows) {
+        void run(FloatBuffer in, FloatBuffer out, int first, int step, long allRows, boolean pooled) {
             for (long block = first; block * rowsPerBlock < allRows; block += step) {
                 long from = block * rowsPerBlock;
                 int rows = (int) Math.min(rowsPerBlock, allRows - from);
@@ -227,7 +265,11 @@ final class WinogradConvolution {
                 primitive.execute(stream, args);
                 stream._wait();
                 for (int r = 0; r < rows; r++) {
-                    transformOutputRow(this, out, from + r, r * tileColumns);
+                    if (pooled) {
+                        transformPooledRow(this, out, from + r, r * tileColumns);
+                    } else {
+                        transformOutputRow(this, out, from + r, r * tileColumns);
+                    }
                 }
             }
         }
@@ -243,12 +285,15 @@ final class WinogradConvolution {
         final float[][][] rowPass;
         /** [r][p]: output row r at the tiles' column p. */
         final float[][][] outputColumns;
+        /** A pooled window's largest output at each tile ({@link #forwardPooled}). */
+        final float[] windowMax;
 
         Scratch(int outputRowLength, int outLength) {
             outputRow = new float[outputRowLength];
             tileRowM = new float[36][outLength];
             rowPass = new float[4][6][outLength];
             outputColumns = new float[4][4][outLength];
+            windowMax = new float[outLength];
         }
     }
 
@@ -305,22 +350,12 @@ final class WinogradConvolution {
      */
     private void transformOutputRow(Lane lane, FloatBuffer out, long row, int tile) {
         Scratch s = lane.scratch;
-        FloatBuffer m = lane.m;
-        float[][] tileRowM = s.tileRowM;
         float[][][] rowPass = s.rowPass;
         float[][][] outputColumns = s.outputColumns;
         float[] outputRow = s.outputRow;
         int k = outChannels;
         int length = tileColumns * k;
-        for (int xi = 0; xi < 36; xi++) {
-            m.get((xi * blockTiles + tile) * k, tileRowM[xi], 0, length);
-        }
-        float[][] a = tileRowM;
-        // down the rows: rowPass[r][j] = Σ_i Aᵀ[r][i] M[i*6+j]
-        for (int j = 0; j < 6; j++) {
-            WinogradTiles.outputTransform(a[j], a[6 + j], a[12 + j], a[18 + j], a[24 + j], a[30 + j], rowPass[0][j], rowPass[1][j],
-                    rowPass[2][j], rowPass[3][j], length);
-        }
+        transformDownRows(lane, tile);
         long image = row / tileRows;
         int top = (int) (row % tileRows) * 4;
         for (int r = 0; r < 4 && top + r < outHeight; r++) {
@@ -338,6 +373,76 @@ final class WinogradConvolution {
                 }
             }
             out.put(Math.toIntExact(((image * outHeight + top + r) * outWidth) * k), outputRow, 0, outputRow.length);
+        }
+    }
+
+    /** The block's products of one tile row from {@code tile}, Aᵀ applied down the rows: rowPass[r][j]. */
+    private void transformDownRows(Lane lane, int tile) {
+        Scratch s = lane.scratch;
+        float[][] a = s.tileRowM;
+        float[][][] rowPass = s.rowPass;
+        int k = outChannels;
+        int length = tileColumns * k;
+        for (int xi = 0; xi < 36; xi++) {
+            lane.m.get((xi * blockTiles + tile) * k, a[xi], 0, length);
+        }
+        // rowPass[r][j] = Σ_i Aᵀ[r][i] M[i*6+j]
+        for (int j = 0; j < 6; j++) {
+            WinogradTiles.outputTransform(a[j], a[6 + j], a[12 + j], a[18 + j], a[24 + j], a[30 + j], rowPass[0][j],
+                    rowPass[1][j], rowPass[2][j], rowPass[3][j], length);
+        }
+    }
+
+    /**
+     * One tile row's pooled outputs ({@link #forwardPooled}): per pair of output rows, Aᵀ across the columns, then each
+     * 2x2 window's largest output over the whole tile row at once, the bias, the ReLU, and the pooled values put at
+     * their NCHW places.
+     */
+    private void transformPooledRow(Lane lane, FloatBuffer pooled, long row, int tile) {
+        Scratch s = lane.scratch;
+        float[][][] rowPass = s.rowPass;
+        float[][][] o = s.outputColumns;
+        float[] best = s.windowMax;
+        float[] bias = biasRow;
+        int k = outChannels;
+        int length = tileColumns * k;
+        int pooledHeight = outHeight / 2;
+        int pooledWidth = outWidth / 2;
+        int planes = pooledHeight * pooledWidth;
+        long image = row / tileRows;
+        int tileRow = (int) (row % tileRows);
+        transformDownRows(lane, tile);
+        for (int wr = 0; wr < 2; wr++) {
+            int pooledRow = 2 * tileRow + wr;
+            if (pooledRow >= pooledHeight) {
+                break;
+            }
+            for (int r = 2 * wr; r < 2 * wr + 2; r++) {
+                float[][] d = rowPass[r];
+                WinogradTiles.outputTransform(d[0], d[1], d[2], d[3], d[4], d[5], o[r][0], o[r][1], o[r][2], o[r][3],
+                        length);
+            }
+            float[][] upper = o[2 * wr];
+            float[][] lower = o[2 * wr + 1];
+            for (int wc = 0; wc < 2; wc++) {
+                float[] a = upper[2 * wc];
+                float[] b = upper[2 * wc + 1];
+                float[] c = lower[2 * wc];
+                float[] d = lower[2 * wc + 1];
+                for (int q = 0; q < length; q++) {
+                    best[q] = Math.max(Math.max(Math.max(a[q], b[q]), Math.max(c[q], d[q])) + bias[q], 0f);
+                }
+                int base = Math.toIntExact(image * k * planes) + pooledRow * pooledWidth;
+                for (int t = 0; t < tileColumns; t++) {
+                    int pooledColumn = 2 * t + wc;
+                    if (pooledColumn >= pooledWidth) {
+                        break;
+                    }
+                    for (int ch = 0; ch < k; ch++) {
+                        pooled.put(base + ch * planes + pooledColumn, best[t * k + ch]);
+                    }
+                }
+            }
         }
     }
 

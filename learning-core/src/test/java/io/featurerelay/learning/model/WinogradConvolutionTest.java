@@ -63,6 +63,49 @@ class WinogradConvolutionTest {
     }
 
     /**
+     * Pooling on the way gives the bits of the forward pass followed by the network's ReLU and max pooling
+     * ({@link DirectLoops#reluMaxPool}), and conv2d's within a few float32 bits: the reference network's second layer,
+     * the CIFAR-10 variant's over several blocks, odd outputs whose last row or column no whole window takes (9x12,
+     * 5x7), a single tile, channel counts off the vector width; twice on one instance with another batch size, into
+     * an output filled with NaN first (every pooled value is written).
+     */
+    @ParameterizedTest
+    @CsvSource({"3,26,26,32,32", "9,30,30,64,64", "2,11,14,32,40", "2,7,9,33,35", "1,6,6,32,32"})
+    void forwardPooledEqualsForwardThenReluMaxPool(int n, int height, int width, int in, int out) {
+        WinogradConvolution winograd = WinogradConvolution.forwardPass(in, out, height, width, false);
+        int pooledHeight = (height - 2) / 2;
+        int pooledWidth = (width - 2) / 2;
+        for (int batch : new int[] {n, n + 2}) {
+            SplittableRandom random = new SplittableRandom(batch * 17L + height * 3L + in);
+            // uniform on [-1, 1): the ReLU and the windows' maxima have both signs to choose from
+            INDArray input = RandomArrays.uniform(random, batch, height, width, in);
+            INDArray weights = RandomArrays.uniform(random, out, in, 3, 3);
+            INDArray bias = RandomArrays.uniform(random, out);
+            INDArray pooled = Nd4j.create(DataType.FLOAT, batch, out, pooledHeight, pooledWidth).assign(Float.NaN);
+
+            winograd.forwardPooled(input, weights, bias, pooled);
+
+            INDArray convolved = Nd4j.create(DataType.FLOAT, batch, height - 2, width - 2, out);
+            winograd.forward(input, weights, bias, convolved);
+            INDArray expected = Nd4j.create(DataType.FLOAT, batch, out, pooledHeight, pooledWidth);
+            DirectLoops.reluMaxPool(convolved, expected, 2);
+            assertThat(java.util.Arrays.equals(pooled.data().asFloat(), expected.data().asFloat()))
+                    .as("the bits of forward + reluMaxPool").isTrue();
+
+            INDArray direct = Nd4j.create(DataType.FLOAT, batch, height - 2, width - 2, out);
+            Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(input, weights, bias)
+                    .addOutputs(direct).addIntegerArguments(3, 3, 1, 1, 0, 0, 1, 1, 0, 1, 1).build());
+            INDArray directPooled = Nd4j.create(DataType.FLOAT, batch, out, pooledHeight, pooledWidth);
+            DirectLoops.reluMaxPool(direct, directPooled, 2);
+            double scale = Math.max(1, directPooled.amaxNumber().doubleValue());
+            assertThat(pooled.sub(directPooled).amaxNumber().doubleValue())
+                    .as("largest difference against conv2d + reluMaxPool (scale %.3g)", scale).isLessThan(2e-5 * scale);
+            assertThat(pooled.eq(0).castTo(DataType.FLOAT).sumNumber().doubleValue())
+                    .as("windows the ReLU zeroed").isGreaterThan(0).isLessThan(pooled.length());
+        }
+    }
+
+    /**
      * The input's gradient equals conv2d_bp's: the output's gradient zero-padded by 2 and convolved with the layer's
      * weights flipped and transposed, for the CIFAR-10 variant's second layer, the reference network's, a
      * rectangular image with partial tiles and unequal channel counts, and a 1x1 output's layer.
@@ -165,6 +208,34 @@ class WinogradConvolutionTest {
                 .as("the same bits on one lane").isTrue();
     }
 
+    /** Pooling on the way split over lanes gives the bits of one lane, as the plain forward pass does. */
+    @Test
+    void pooledLanesGiveTheSameBitsAsOne() throws Exception {
+        WinogradConvolution winograd = WinogradConvolution.forwardPass(32, 32, 26, 26, false);
+        SplittableRandom random = new SplittableRandom(8);
+        INDArray input = RandomArrays.uniform(random, 13, 26, 26, 32);
+        INDArray weights = RandomArrays.uniform(random, 32, 32, 3, 3);
+        INDArray bias = RandomArrays.uniform(random, 32);
+        INDArray spread = Nd4j.create(DataType.FLOAT, 13, 32, 12, 12);
+        winograd.forwardPooled(input, weights, bias, spread);
+
+        INDArray one = Nd4j.create(DataType.FLOAT, 13, 32, 12, 12);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread limited = new Thread(() -> {
+            try {
+                NativeBackend.limitCurrentThread(1);
+                winograd.forwardPooled(input, weights, bias, one);
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        limited.start();
+        limited.join();
+        assertThat(failure.get()).isNull();
+        assertThat(java.util.Arrays.equals(one.data().asFloat(), spread.data().asFloat()))
+                .as("the same bits on one lane").isTrue();
+    }
+
     @Test
     void refusesArraysOfAnotherShape() {
         WinogradConvolution winograd = WinogradConvolution.forwardPass(32, 32, 8, 8, false);
@@ -182,6 +253,10 @@ class WinogradConvolutionTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> winograd.inputGradient(input, weights, Nd4j.create(DataType.FLOAT, 2, 10, 10, 32)))
                 .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> winograd.forwardPooled(input, weights, bias, Nd4j.create(DataType.FLOAT, 2, 32, 6, 6)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 32, 3, 3]");
+        assertThatThrownBy(() -> WinogradConvolution.forwardPass(32, 32, 8, 8, true).forwardPooled(input, weights, bias,
+                Nd4j.create(DataType.FLOAT, 2, 32, 3, 3))).isInstanceOf(IllegalStateException.class);
         WinogradConvolution gradient = WinogradConvolution.inputGradientPass(32, 40, 8, 8);
         assertThatThrownBy(() -> gradient.inputGradient(Nd4j.create(DataType.FLOAT, 2, 6, 6, 40), weights,
                 Nd4j.create(DataType.FLOAT, 2, 8, 8, 32))).isInstanceOf(IllegalArgumentException.class)
@@ -189,7 +264,7 @@ class WinogradConvolutionTest {
     }
 
     @Test
-    void suitsThreeByThreeKernelsOfSixtyFourChannelsOrMoreAndWeightGradientsOfThirtyTwo() {
+    void suitsThreeByThreeKernelsOfSixtyFourChannelsOrMoreAndWeightGradientsAndPooledInferenceOfThirtyTwo() {
         assertThat(WinogradConvolution.suits(64, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suits(128, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suits(32, 32, 3)).isFalse();
@@ -201,5 +276,10 @@ class WinogradConvolutionTest {
         assertThat(WinogradWeightGradient.suits(1, 32, 3)).isFalse();
         assertThat(WinogradWeightGradient.suits(32, 16, 3)).isFalse();
         assertThat(WinogradWeightGradient.suits(32, 32, 5)).isFalse();
+        assertThat(WinogradConvolution.suitsPooled(32, 32, 3)).isTrue();
+        assertThat(WinogradConvolution.suitsPooled(64, 64, 3)).isTrue();
+        assertThat(WinogradConvolution.suitsPooled(1, 32, 3)).isFalse();
+        assertThat(WinogradConvolution.suitsPooled(32, 16, 3)).isFalse();
+        assertThat(WinogradConvolution.suitsPooled(32, 32, 5)).isFalse();
     }
 }

@@ -134,6 +134,19 @@ class TransferLearningTest {
                 .isCloseTo(plainHistory.last().validationAccuracy(), org.assertj.core.data.Offset.offset(0.005));
     }
 
+    /** The start-up warm-up runs every pipeline's batches and leaves featurizing as it was. */
+    @Test
+    void featurizingWarmUpRunsAndChangesNothing() {
+        TransferLearner learner = new TransferLearner(FACTORY);
+        Network model2 = learner.model2(baseSpec, baseParameters(), 5, HeadMode.FRESH, ONE_EPOCH.hyperparameters());
+        INDArray images = ImageBatches.batch(target.train(), new int[] {3, 4, 5}).getFeatures();
+        INDArray before = model2.featureActivations(images);
+
+        assertThat(learner.warmUpFeaturizing()).isTrue();
+
+        assertThat(model2.featureActivations(images).equals(before)).isTrue();
+    }
+
     @Test
     void featurizingInParallelWritesWhatOneThreadWrites() {
         TransferLearner learner = new TransferLearner(FACTORY);

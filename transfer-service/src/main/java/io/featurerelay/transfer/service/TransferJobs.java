@@ -6,6 +6,8 @@ import io.featurerelay.learning.ids.Identifier;
 import io.featurerelay.learning.model.MemoryBudget;
 import io.featurerelay.learning.model.ModelSpec;
 import io.featurerelay.learning.model.NativeBackend;
+import io.featurerelay.learning.model.NetworkFactory;
+import io.featurerelay.learning.transfer.TransferLearner;
 import io.featurerelay.learning.wire.DecodeLimits;
 import io.featurerelay.learning.wire.FeatureWeights;
 import io.featurerelay.learning.wire.FeatureWeightsCodec;
@@ -95,6 +97,8 @@ public class TransferJobs {
 
     void onStart(@Observes StartupEvent event) {
         NativeBackend.warmUp();
+        // before the first job is claimed: its featurizing then runs compiled code from its first batch
+        new TransferLearner(NetworkFactory.standard()).warmUpFeaturizing();
         machinery.start();
     }
 
