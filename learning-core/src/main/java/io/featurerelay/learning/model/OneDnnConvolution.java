@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Where {@link #winograd} says so, a layer that suits it goes by Winograd's minimal filtering instead, its products
  * through this library's matmul: the forward pass and the input's gradient by {@link WinogradConvolution} (64
- * channels and more), the weights' and the bias' gradients by {@link WinogradWeightGradient} (32 and more).
+ * channels and more), the weights' and the bias' gradients by {@link WinogradWeightGradient} (32 and more), and
+ * inference through a last layer that the 2x2 pooling follows by {@link #forwardPooled} (32 and more: the pooling
+ * done on each tile's outputs, the layer's output never written).
  *
  * <p>Both oneDNN copies (libnd4j's, linked in, and this one) share the process's one OpenMP runtime (libnd4j's
  * libgomp, which the preset's library finds loaded), so the two do not bring two thread pools, and a featurizing
@@ -209,7 +211,8 @@ final class OneDnnConvolution {
         try {
             org.bytedeco.dnnl.dnnl_version_t version = dnnl.dnnl_version();
             LOG.info("oneDNN {}.{}.{} driven directly for the convolutions and the dense layers' products; 3x3"
-                    + " convolutions by Winograd's minimal filtering (64+ channels; weight gradients 32+): {}",
+                    + " convolutions by Winograd's minimal filtering (64+ channels; weight gradients and pooled inference"
+                    + " 32+): {}",
                     version.major(), version.minor(), version.patch(),
                     winograd() ? "on" : "off (featurerelay.winograd)");
             return true;

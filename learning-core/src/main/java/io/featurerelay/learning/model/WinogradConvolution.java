@@ -141,12 +141,7 @@ final class WinogradConvolution {
         if (transposedWeights) {
             throw new IllegalStateException("made for the input's gradient");
         }
-        WinogradTiles.requireShape(weights, outChannels, inChannels, 3, 3);
-        WinogradTiles.requireShape(bias, outChannels);
-        FloatBuffer b = DirectLoops.floats(bias);
-        for (int t = 0; t < tileColumns; t++) {
-            b.get(0, biasRow, t * outChannels, outChannels);
-        }
+        takeBias(weights, bias);
         run(input, weights, output, false);
     }
 
@@ -165,13 +160,18 @@ final class WinogradConvolution {
         if (transposedWeights || relu) {
             throw new IllegalStateException("made for " + (relu ? "a forward pass with its own ReLU" : "the input's gradient"));
         }
+        takeBias(weights, bias);
+        run(input, weights, pooled, true);
+    }
+
+    /** A forward pass's weights checked and its bias laid out once per tile column of a row. */
+    private void takeBias(INDArray weights, INDArray bias) {
         WinogradTiles.requireShape(weights, outChannels, inChannels, 3, 3);
         WinogradTiles.requireShape(bias, outChannels);
         FloatBuffer b = DirectLoops.floats(bias);
         for (int t = 0; t < tileColumns; t++) {
             b.get(0, biasRow, t * outChannels, outChannels);
         }
-        run(input, weights, pooled, true);
     }
 
     /**

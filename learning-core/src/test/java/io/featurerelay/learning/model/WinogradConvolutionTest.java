@@ -187,15 +187,19 @@ class WinogradConvolutionTest {
         INDArray input = RandomArrays.uniform(random, 11, 30, 30, 64);
         INDArray weights = RandomArrays.uniform(random, 64, 64, 3, 3);
         INDArray bias = RandomArrays.uniform(random, 64);
-        INDArray spread = Nd4j.create(DataType.FLOAT, 11, 28, 28, 64);
-        winograd.forward(input, weights, bias, spread);
+        assertOneLaneGivesTheBitsOfMany(output -> winograd.forward(input, weights, bias, output),
+                Nd4j.create(DataType.FLOAT, 11, 28, 28, 64), Nd4j.create(DataType.FLOAT, 11, 28, 28, 64));
+    }
 
-        INDArray one = Nd4j.create(DataType.FLOAT, 11, 28, 28, 64);
+    /** {@code run} into {@code spread} on this thread (its lanes), then into {@code one} on a one-thread thread. */
+    private static void assertOneLaneGivesTheBitsOfMany(java.util.function.Consumer<INDArray> run, INDArray spread,
+            INDArray one) throws InterruptedException {
+        run.accept(spread);
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread limited = new Thread(() -> {
             try {
                 NativeBackend.limitCurrentThread(1);
-                winograd.forward(input, weights, bias, one);
+                run.accept(one);
             } catch (Throwable t) {
                 failure.set(t);
             }
@@ -216,24 +220,8 @@ class WinogradConvolutionTest {
         INDArray input = RandomArrays.uniform(random, 13, 26, 26, 32);
         INDArray weights = RandomArrays.uniform(random, 32, 32, 3, 3);
         INDArray bias = RandomArrays.uniform(random, 32);
-        INDArray spread = Nd4j.create(DataType.FLOAT, 13, 32, 12, 12);
-        winograd.forwardPooled(input, weights, bias, spread);
-
-        INDArray one = Nd4j.create(DataType.FLOAT, 13, 32, 12, 12);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread limited = new Thread(() -> {
-            try {
-                NativeBackend.limitCurrentThread(1);
-                winograd.forwardPooled(input, weights, bias, one);
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
-        limited.start();
-        limited.join();
-        assertThat(failure.get()).isNull();
-        assertThat(java.util.Arrays.equals(one.data().asFloat(), spread.data().asFloat()))
-                .as("the same bits on one lane").isTrue();
+        assertOneLaneGivesTheBitsOfMany(pooled -> winograd.forwardPooled(input, weights, bias, pooled),
+                Nd4j.create(DataType.FLOAT, 13, 32, 12, 12), Nd4j.create(DataType.FLOAT, 13, 32, 12, 12));
     }
 
     @Test
