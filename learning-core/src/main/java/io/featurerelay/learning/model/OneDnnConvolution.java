@@ -154,13 +154,17 @@ final class OneDnnConvolution {
         if (!winogradPooled) {
             throw new IllegalStateException("this layer does not pool on the way");
         }
-        long n = input.size(0);
-        check(input, n, inHeight, inWidth, inChannels);
+        checkForward(input, weights, bias);
+        winogradForward().forwardPooled(input, weights, bias, pooled);
+    }
+
+    /** A forward pass's input, weights and bias checked against this layer's shapes. */
+    private void checkForward(INDArray input, INDArray weights, INDArray bias) {
+        check(input, input.size(0), inHeight, inWidth, inChannels);
         check(weights, outChannels, inChannels, kernel, kernel);
         if (bias.length() != outChannels || !dense(bias)) {
             throw new IllegalArgumentException("bias of " + outChannels + " expected");
         }
-        winogradForward().forwardPooled(input, weights, bias, pooled);
     }
 
     private WinogradConvolution winogradForward() {
@@ -229,12 +233,8 @@ final class OneDnnConvolution {
      */
     void forward(INDArray input, INDArray weights, INDArray bias, INDArray output) {
         long n = input.size(0);
-        check(input, n, inHeight, inWidth, inChannels);
+        checkForward(input, weights, bias);
         check(output, n, inHeight - kernel + 1, inWidth - kernel + 1, outChannels);
-        check(weights, outChannels, inChannels, kernel, kernel);
-        if (bias.length() != outChannels || !dense(bias)) {
-            throw new IllegalArgumentException("bias of " + outChannels + " expected");
-        }
         if (winograd) {
             winogradForward().forward(input, weights, bias, output);
             return;
