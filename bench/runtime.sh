@@ -6,7 +6,7 @@ set -a
 . deploy/k8s/base/native-runtime.env
 set +a
 # the JVM settings of the services (deploy/local/run.sh, deploy/k8s): heap, off-heap and physical caps
-jvm=(-Xmx512m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
+jvm=(-Xmx512m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m --add-modules=jdk.incubator.vector)
 # more JVM options for an A/B run, e.g. BENCH_JVM_OPTS=-Dfeaturerelay.onednn.direct=false (split at spaces)
 # shellcheck disable=SC2206
 jvm+=(${BENCH_JVM_OPTS-})

@@ -34,7 +34,7 @@ TRANSFER_JAR = "transfer-service/target/quarkus-app/quarkus-run.jar"
 BROKER = "deploy/local/kafka-broker/target"
 POSTGRES = "deploy/local/postgres/target"
 # the services' JVM settings, as deploy/local/run.sh and bench/run.sh use them
-SERVICE_JVM = ["-Xmx512m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Dorg.bytedeco.javacpp.maxbytes=900m", "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m"]
+SERVICE_JVM = ["-Xmx512m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Dorg.bytedeco.javacpp.maxbytes=900m", "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m", "--add-modules=jdk.incubator.vector"]
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 

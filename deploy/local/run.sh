@@ -292,7 +292,7 @@ echo "PostgreSQL          127.0.0.1:$postgres_port/featurerelay (roles trainer, 
 
 # the settings bench/ measured with (README, Performance): a 512 MB heap; ND4J's off-heap arrays capped at
 # 900 MB (past it JavaCPP runs the GC, which frees dead arrays) and the whole process at 1.5 GB resident
-ml=(-Xmx512m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m)
+ml=(-Xmx512m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -Dorg.bytedeco.javacpp.maxbytes=900m -Dorg.bytedeco.javacpp.maxphysicalbytes=1500m --add-modules=jdk.incubator.vector)
 # glibc's allocator and libgomp, as the benchmark measured them (the file says why)
 set -a
 . deploy/k8s/base/native-runtime.env

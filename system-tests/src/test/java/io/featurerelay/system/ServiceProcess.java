@@ -75,7 +75,7 @@ final class ServiceProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-Xmx512m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
                 "-Dorg.bytedeco.javacpp.maxbytes=900m",
-                "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m"));
+                "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m", "--add-modules=jdk.incubator.vector"));
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
