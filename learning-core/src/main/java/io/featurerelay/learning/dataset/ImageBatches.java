@@ -54,6 +54,37 @@ public final class ImageBatches {
         return new DataSet(f, l);
     }
 
+    /**
+     * Images {@code from .. from + n - 1} into {@code target}, a dense float32 C-order array [n, channels, height,
+     * width] (or a view of its first n images) that the caller reuses batch after batch: a fresh 800 kB native
+     * array cost 0.5-0.6 ms to allocate and free (libnd4j clears it), against 0.15 ms to fill it.
+     */
+    public static void imagesInto(ImageDataset data, int from, INDArray target) {
+        ImageShape s = data.shape();
+        int imageSize = s.size();
+        long n = target.size(0);
+        if (target.dataType() != DataType.FLOAT || target.ordering() != 'c' || target.rank() != 4
+                || target.elementWiseStride() != 1 || target.size(1) != s.channels() || target.size(2) != s.height()
+                || target.size(3) != s.width()) {
+            throw new IllegalArgumentException("needs a dense float32 C-order [n, " + s.channels() + ", "
+                    + s.height() + ", " + s.width() + "] array, got " + target.shapeInfoToString());
+        }
+        if (from < 0 || from + n > data.size()) {
+            throw new IndexOutOfBoundsException("images " + from + ".." + (from + n - 1) + " of " + data.size());
+        }
+        byte[] pixels = data.pixels();
+        FloatBuffer out = target.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        int at = Math.toIntExact(target.offset());
+        float[] image = new float[imageSize];
+        for (int b = 0; b < n; b++) {
+            int src = (from + b) * imageSize;
+            for (int j = 0; j < imageSize; j++) {
+                image[j] = (pixels[src + j] & 0xFF) * (1f / 255f);
+            }
+            out.put(at + b * imageSize, image);
+        }
+    }
+
     /** One image as a batch of one. */
     public static INDArray single(byte[] chw, ImageShape shape) {
         float[] features = new float[chw.length];

@@ -2,6 +2,7 @@ package io.featurerelay.learning.transfer;
 
 import io.featurerelay.learning.dataset.ImageBatches;
 import io.featurerelay.learning.dataset.ImageDataset;
+import io.featurerelay.learning.dataset.ImageShape;
 import io.featurerelay.learning.dataset.TrainTestSplit;
 import io.featurerelay.learning.model.Hyperparameters;
 import io.featurerelay.learning.model.MemoryBudget;
@@ -33,7 +34,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
@@ -274,8 +274,13 @@ public final class TransferLearner {
         int threads = Math.max(1, Math.min(workers, batches));
         try {
             if (threads == 1) {
-                for (int b = 0; b < batches; b++) {
-                    featurizeBatch(model2, images, b, batchSize, features, cancelled);
+                INDArray input = inputBatch(images, Math.min(batchSize, images.size()));
+                try {
+                    for (int b = 0; b < batches; b++) {
+                        featurizeBatch(model2, images, b, batchSize, input, features, cancelled);
+                    }
+                } finally {
+                    Trainer.close(input);
                 }
             } else {
                 featurizeInParallel(model2, images, hp, threads, batches, batchSize, features, cancelled, replicas);
@@ -371,13 +376,16 @@ public final class TransferLearner {
                 running.add(pool.submit(() -> {
                     // the limit stays with this pool's thread, which ends with this call
                     NativeBackend.limitCurrentThread(nativeThreads);
+                    INDArray input = inputBatch(images, Math.min(batchSize, images.size()));
                     try {
                         for (int b = worker; b < batches; b += workers) {
-                            featurizeBatch(replicas.get(worker), images, b, batchSize, features, stop);
+                            featurizeBatch(replicas.get(worker), images, b, batchSize, input, features, stop);
                         }
                     } catch (RuntimeException | Error e) {
                         failed.set(true);
                         throw e;
+                    } finally {
+                        Trainer.close(input);
                     }
                     return null;
                 }));
@@ -407,23 +415,28 @@ public final class TransferLearner {
         }
     }
 
-    /** Batch {@code b} of {@code images} through the feature layers, into its rows of {@code features}. */
-    private static void featurizeBatch(Network network, ImageDataset images, int b, int batchSize,
+    /**
+     * Batch {@code b} of {@code images} through the feature layers, into its rows of {@code features}; the images
+     * are assembled in {@code input} (one per pipeline, [batchSize, c, h, w], reused batch after batch).
+     */
+    private static void featurizeBatch(Network network, ImageDataset images, int b, int batchSize, INDArray input,
             INDArray features, BooleanSupplier cancelled) {
         if (cancelled.getAsBoolean()) {
             throw new TrainingCancelledException(0, b + 1);
         }
         int from = b * batchSize;
         int n = Math.min(batchSize, images.size() - from);
-        int[] indices = new int[n];
-        for (int i = 0; i < n; i++) {
-            indices[i] = from + i;
-        }
-        DataSet batch = ImageBatches.batch(images, indices);
-        network.featureActivations(batch.getFeatures(), features.get(NDArrayIndex.interval(from, from + n),
-                NDArrayIndex.all()));
-        Trainer.close(batch.getFeatures());
-        Trainer.close(batch.getLabels());
+        INDArray batch = n == batchSize ? input : input.get(NDArrayIndex.interval(0, n), NDArrayIndex.all(),
+                NDArrayIndex.all(), NDArrayIndex.all());
+        ImageBatches.imagesInto(images, from, batch);
+        network.featureActivations(batch, features.get(NDArrayIndex.interval(from, from + n), NDArrayIndex.all()));
+    }
+
+    /** A pipeline's input batch, [batchSize, c, h, w]; its owner closes it. */
+    private static INDArray inputBatch(ImageDataset images, int batchSize) {
+        ImageShape s = images.shape();
+        // every image is written before it is read
+        return Nd4j.createUninitialized(DataType.FLOAT, batchSize, s.channels(), s.height(), s.width());
     }
 
     private static Map<String, float[]> require(Map<String, Map<String, float[]>> params, String layer) {
