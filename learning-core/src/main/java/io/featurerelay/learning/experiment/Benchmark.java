@@ -63,10 +63,13 @@ public final class Benchmark {
         result.put("phases", phases);
 
         ModelSpec baseSpec = ModelSpec.forInput(all.shape(), s.sourceClasses().size());
+        // what the services run at start-up, before they take a job: the benchmark times a started service
+        NativeBackend.warmUp();
+        TransferLearner learner = new TransferLearner(factory);
+        learner.warmUpFeaturizing();
         // each phase's networks are its own and unreachable once it returns, so that their activation buffers
         // are freed before the next phase allocates (one process holds what two services would)
         var baseParams = basePhases(factory, baseSpec, source, config, quiet, phases);
-        TransferLearner learner = new TransferLearner(factory);
         int targetClasses = s.targetClasses().size();
         plainPhase(learner, baseSpec, baseParams, targetClasses, target, config, quiet, phases);
         System.gc();

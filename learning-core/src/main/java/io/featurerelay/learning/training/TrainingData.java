@@ -60,6 +60,15 @@ public interface TrainingData {
         return ofFeatures(features, labels, numClasses, () -> Trainer.close(features));
     }
 
+    /**
+     * Runs the widening of float16 feature batches on blank rows until the JIT has compiled it (a service calls
+     * this at start-up, as it warms the featurizing pipelines: the vector API's code is slow until then) and
+     * returns how long that took, in milliseconds.
+     */
+    static long warmUpFeatureBatches() {
+        return HalfRows.warmUp();
+    }
+
     /** As {@link #ofFeatures(INDArray, int[], int)}, on a float16 store that {@link #release} frees. */
     static TrainingData ofFeatures(HalfStore store, int[] labels, int numClasses) {
         return ofFeatures(store.matrix(), labels, numClasses, store::close);

@@ -298,7 +298,9 @@ public final class TransferLearner {
      * in a fresh JVM on two busy cores they ran interpreted or half-compiled for about two seconds of the first
      * 30,000 images (4.5-5.0 s against 2.8-3.3 s warm). A service calls this at start-up, after
      * {@link NativeBackend#warmUp}; it takes about 1.5-2 s there. The compiled code serves every spec (the loops do
-     * not depend on the channel counts).
+     * not depend on the channel counts). Then the head's float16 feature batches likewise
+     * ({@link TrainingData#warmUpFeatureBatches}: the vector API's widening ran boxed, about a second of the first
+     * head epoch, until compiled).
      *
      * @return whether every pipeline ran its batches (a failure is logged: the first transfer is then slower, and
      *         reports the failure itself if it recurs)
@@ -343,8 +345,16 @@ public final class TransferLearner {
             LOG.warn("featurizing warm-up failed: {}", failure.get().toString());
             return false;
         }
-        LOG.info("featurizing warmed up in {} ms ({} pipelines, {} batches of {} images each)",
-                (System.nanoTime() - start) / 1_000_000, workers, WARM_UP_BATCHES, WARM_UP_BATCH);
+        long featurizing = (System.nanoTime() - start) / 1_000_000;
+        long widening;
+        try {
+            widening = TrainingData.warmUpFeatureBatches();
+        } catch (RuntimeException | Error e) {
+            LOG.warn("feature batches' warm-up failed: {}", e.toString());
+            return false;
+        }
+        LOG.info("featurizing warmed up in {} ms ({} pipelines, {} batches of {} images each), the head's feature "
+                + "batches in {} ms", featurizing, workers, WARM_UP_BATCHES, WARM_UP_BATCH, widening);
         return true;
     }
 
