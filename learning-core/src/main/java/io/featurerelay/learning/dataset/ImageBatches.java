@@ -1,5 +1,6 @@
 package io.featurerelay.learning.dataset;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -83,6 +84,8 @@ public final class ImageBatches {
             }
             out.put(at + b * imageSize, image);
         }
+        // the buffer holds no reference to the array (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(target);
     }
 
     /** One image as a batch of one. */

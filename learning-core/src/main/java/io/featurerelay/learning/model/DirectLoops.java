@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -98,6 +99,9 @@ final class DirectLoops {
                 dst.put(p * c * planes, pooled);
             }
         });
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(in);
+        Reference.reachabilityFence(out);
     }
 
     /**
@@ -183,6 +187,11 @@ final class DirectLoops {
                 dst.put(p * h * w * c, gx);
             }
         });
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(in);
+        Reference.reachabilityFence(out);
+        Reference.reachabilityFence(outGrad);
+        Reference.reachabilityFence(inGrad);
     }
 
     /** All ones where {@code a == b}, else zero, with no branch. */
@@ -231,6 +240,9 @@ final class DirectLoops {
                 }
             }
         });
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(activation);
+        Reference.reachabilityFence(grad);
     }
 
     /**
@@ -278,6 +290,9 @@ final class DirectLoops {
             }
             v.put(r * units, row);
         }
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(bias);
     }
 
     /** {@code x = softmax(x + bias)} row by row, x [n, classes], bias [1, classes]. */
@@ -304,6 +319,9 @@ final class DirectLoops {
                 v.put(base + c, v.get(base + c) / sum);
             }
         }
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(bias);
     }
 
     /**
@@ -326,6 +344,10 @@ final class DirectLoops {
             }
             g.put(k, (prob - label) / n);
         }
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(probs);
+        Reference.reachabilityFence(labels);
+        Reference.reachabilityFence(grad);
         return -sum / n;
     }
 
@@ -343,6 +365,9 @@ final class DirectLoops {
             }
         }
         s.put(0, acc);
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(sums);
     }
 
     /** Length of the blocks that {@link #adaDelta} works in (its state is kept in blocks of this length). */
@@ -381,6 +406,9 @@ final class DirectLoops {
                 p.put(at, param, 0, size);
             }
         });
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(params);
+        Reference.reachabilityFence(gradients);
     }
 
     private static void adaDeltaBlock(float[] grad, float[] param, float[] msg, float[] msdx, int size, float rho,
@@ -405,7 +433,11 @@ final class DirectLoops {
         IntStream.range(0, chunks).parallel().forEach(c -> range.run(c * size, Math.min(items, (c + 1) * size)));
     }
 
-    /** As {@link #floats}, the same memory read as the floats' bit patterns. */
+    /**
+     * As {@link #floats}, the same memory read as the floats' bit patterns. The buffer holds no reference to the
+     * array: the caller keeps the array reachable ({@link Reference#reachabilityFence}) until it has finished with
+     * the buffer, or ND4J may free the memory under it.
+     */
     static IntBuffer ints(INDArray a) {
         requireDenseFloats(a);
         IntBuffer all = a.data().asNio().order(ByteOrder.nativeOrder()).asIntBuffer();
@@ -415,6 +447,9 @@ final class DirectLoops {
     /**
      * The native memory of a float32 array laid out densely in C order (a whole array, or a view of a
      * contiguous range such as a layer's parameters within the flat parameter array), in native byte order.
+     *
+     * <p>The buffer holds no reference to the array, whose memory ND4J frees once the array is unreachable: the
+     * caller keeps the array reachable ({@link Reference#reachabilityFence}) until it has finished with the buffer.
      */
     static FloatBuffer floats(INDArray a) {
         requireDenseFloats(a);

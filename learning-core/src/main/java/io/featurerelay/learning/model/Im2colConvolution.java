@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -117,6 +118,12 @@ final class Im2colConvolution {
             }
         }
         DirectLoops.floats(gb).put(0, bias);
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(in);
+        Reference.reachabilityFence(gradOut);
+        Reference.reachabilityFence(activation);
+        Reference.reachabilityFence(rows);
+        Reference.reachabilityFence(gb);
     }
 
     /**

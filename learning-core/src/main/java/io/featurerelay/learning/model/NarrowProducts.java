@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -45,6 +46,8 @@ final class NarrowProducts {
             }
         }
         DirectLoops.floats(out).put(0, result);
+        // the buffer holds no reference to the array (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(out);
     }
 
     /**
@@ -78,11 +81,16 @@ final class NarrowProducts {
         }
         DirectLoops.floats(gw).put(0, weightGrad);
         DirectLoops.floats(inGrad).put(0, inputGrad);
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(gw);
+        Reference.reachabilityFence(inGrad);
     }
 
     private static float[] read(INDArray a) {
         float[] values = new float[Math.toIntExact(a.length())];
         DirectLoops.floats(a).get(0, values);
+        // the buffer holds no reference to the array (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(a);
         return values;
     }
 

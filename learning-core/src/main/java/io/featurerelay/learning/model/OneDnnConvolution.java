@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.dnnl.IntMemoryMap;
@@ -249,6 +250,11 @@ final class OneDnnConvolution {
         }
         f.primitive().execute(stream, f.args());
         stream._wait();
+        // the data handles hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(input);
+        Reference.reachabilityFence(weights);
+        Reference.reachabilityFence(bias);
+        Reference.reachabilityFence(output);
     }
 
     /**
@@ -282,6 +288,13 @@ final class OneDnnConvolution {
                 p.toPlainWeightGrad().execute(stream, p.kernelWeightGrad(), p.plainWeightGrad());
             }
             stream._wait();
+            // the data handles primitives() set hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+            Reference.reachabilityFence(input);
+            Reference.reachabilityFence(weights);
+            Reference.reachabilityFence(outputGrad);
+            Reference.reachabilityFence(inputGrad);
+            Reference.reachabilityFence(weightGrad);
+            Reference.reachabilityFence(biasGrad);
             return;
         }
         if (inputGradient) {
@@ -300,9 +313,15 @@ final class OneDnnConvolution {
             winogradWeightGradient = new WinogradWeightGradient(inChannels, outChannels, inHeight, inWidth);
         }
         winogradWeightGradient.backward(input, outputGrad, weightGrad, biasGrad);
+        // as above, for the input's gradient by the primitive (the other arrays are kept by the call just made)
+        Reference.reachabilityFence(weights);
+        Reference.reachabilityFence(inputGrad);
     }
 
-    /** The batch size's backward primitives, their memory objects pointed at this call's arrays. */
+    /**
+     * The batch size's backward primitives, their memory objects pointed at this call's arrays, which the caller
+     * keeps reachable ({@link Reference#reachabilityFence}) until the stream has finished with them.
+     */
     private Backward primitives(long n, INDArray input, INDArray weights, INDArray outputGrad, INDArray inputGrad,
             INDArray weightGrad, INDArray biasGrad) {
         Backward p = backwardByBatch.computeIfAbsent(n, this::createBackward);
@@ -444,7 +463,11 @@ final class OneDnnConvolution {
         return a.ordering() == 'c' && a.elementWiseStride() == 1;
     }
 
-    /** The address of an array's first element, as oneDNN's data handle. */
+    /**
+     * The address of an array's first element, as oneDNN's data handle. The pointer holds no reference to the
+     * array, whose memory ND4J frees once the array is unreachable: the caller keeps the array reachable
+     * ({@link Reference#reachabilityFence}) until the primitives that use the address have finished.
+     */
     static Pointer address(INDArray a) {
         // asNio() starts at the underlying allocation, as offset() counts from it (DirectLoops reads arrays so too)
         long at = new Pointer(a.data().asNio()).address() + a.offset() * Float.BYTES;

@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -84,6 +85,10 @@ final class OneDnnProducts {
         p.c().set_data_handle(OneDnnConvolution.address(c));
         p.primitive().execute(stream, p.args());
         stream._wait();
+        // the data handles hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
+        Reference.reachabilityFence(c);
     }
 
     private Product create(long m, long k, long n, boolean transposeA, boolean transposeB) {

@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.IntMemoryMap;
@@ -172,6 +173,8 @@ final class WinogradConvolution {
         for (int t = 0; t < tileColumns; t++) {
             b.get(0, biasRow, t * outChannels, outChannels);
         }
+        // the buffer holds no reference to the array (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(bias);
     }
 
     /**
@@ -203,11 +206,15 @@ final class WinogradConvolution {
         int parallel = Math.min(Math.min(lanes.length, blocks), NativeBackend.threadsOfCurrentThread());
         if (parallel <= 1) {
             lanes[0].run(in, out, 0, 1, allRows, pooled);
-            return;
+        } else {
+            // each lane on a thread of its own, its product on that thread alone: oneDNN's batched product of these
+            // small matrices gains little from a second thread, and the transforms between products none at all
+            WinogradTiles.inLanes(parallel, i -> lanes[i].run(in, out, i, parallel, allRows, pooled));
         }
-        // each lane on a thread of its own, its product on that thread alone: oneDNN's batched product of these
-        // small matrices gains little from a second thread, and the transforms between products none at all
-        WinogradTiles.inLanes(parallel, i -> lanes[i].run(in, out, i, parallel, allRows, pooled));
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(weights);
+        Reference.reachabilityFence(input);
+        Reference.reachabilityFence(output);
     }
 
     /**

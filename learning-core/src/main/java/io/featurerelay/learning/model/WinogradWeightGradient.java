@@ -1,5 +1,6 @@
 package io.featurerelay.learning.model;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.bytedeco.dnnl.IntMemoryMap;
@@ -156,6 +157,11 @@ final class WinogradWeightGradient {
         for (int o = 0; o < outChannels; o++) {
             biasOut.put(o, (float) bias[o]);
         }
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(input);
+        Reference.reachabilityFence(outputGrad);
+        Reference.reachabilityFence(weightGrad);
+        Reference.reachabilityFence(biasGrad);
     }
 
     /**

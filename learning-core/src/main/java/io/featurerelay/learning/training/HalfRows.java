@@ -1,5 +1,6 @@
 package io.featurerelay.learning.training;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -149,6 +150,10 @@ final class HalfRows {
                         Math.toIntExact(outBase + (long) r * columns), columns);
             }
         });
+        // the buffers hold no reference to the arrays, and ND4J frees an array's memory once the collector finds
+        // it unreachable: a caller's last use of either may be this call (CI read freed memory so, in a test)
+        Reference.reachabilityFence(matrix);
+        Reference.reachabilityFence(out);
     }
 
     /** One thread's way of widening a row: element offsets into the store's and the batch's memory. */

@@ -3,6 +3,7 @@ package io.featurerelay.learning.training;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
 import java.nio.ShortBuffer;
@@ -65,13 +66,18 @@ class HalfRowsTest {
         HalfRows.gather(matrix, order, vectors.get(NDArrayIndex.interval(2, rows + 2), NDArrayIndex.all()), true);
         int[] expected = DirectBits.of(table);
         int[] actual = DirectBits.of(vectors);
-        for (int i = 0; i < expected.length; i++) {
-            if (actual[i] != expected[i]) {
-                int row = i / columns - 2;
-                short half = row < 0 ? 0 : bits.get((1 + order[row]) * columns + i % columns);
-                throw new AssertionError(String.format("value %d (half %04x, widened %08x): table %08x, vectors %08x",
-                        i, half, Float.floatToRawIntBits(HalfRows.widen(half & 0xffff)), expected[i], actual[i]));
+        try {
+            for (int i = 0; i < expected.length; i++) {
+                if (actual[i] != expected[i]) {
+                    int row = i / columns - 2;
+                    short half = row < 0 ? 0 : bits.get((1 + order[row]) * columns + i % columns);
+                    throw new AssertionError(String.format(
+                            "value %d (half %04x, widened %08x): table %08x, vectors %08x", i, half, Float.floatToRawIntBits(HalfRows.widen(half & 0xffff)), expected[i], actual[i]));
+                }
             }
+        } finally {
+            // the buffer the message reads holds no reference to the store, whose memory ND4J frees once unreachable
+            Reference.reachabilityFence(store);
         }
         // the two rows above the gathered ones stay untouched
         assertThat(table.get(NDArrayIndex.interval(0, 2), NDArrayIndex.all()).sumNumber().doubleValue()).isZero();
@@ -84,6 +90,7 @@ class HalfRowsTest {
             IntBuffer ints = a.data().asNio().order(ByteOrder.nativeOrder()).asIntBuffer();
             int[] out = new int[(int) a.length()];
             ints.get(0, out);
+            Reference.reachabilityFence(a);
             return out;
         }
     }
