@@ -149,8 +149,11 @@ def train(model, x, y, xt, yt, epochs, batch, opt, seed):
 
 
 def build_label():
-    """oneDNN or not, and which library Debian's BLAS alternative points at (reference BLAS or OpenBLAS)."""
+    """oneDNN or not, and the BLAS: MKL where torch was built with it (the pip wheels), else the library Debian's BLAS
+    alternative points at (reference BLAS or OpenBLAS), which Debian's torch calls."""
     parts = ["oneDNN" if torch.backends.mkldnn.is_available() else "no oneDNN"]
+    if "BLAS_INFO=mkl" in torch.__config__.show():
+        return " + ".join(parts + ["MKL"])
     for link in ("/etc/alternatives/libblas.so.3-x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu/libblas.so.3"):
         if os.path.exists(link):
             target = os.path.realpath(link)
