@@ -54,12 +54,18 @@ final class WinogradWeightGradient {
 
     /**
      * Whether this way suits a layer's weight gradient: a 3x3 kernel and 32 channels or more on both sides (where the
-     * forward pass needs 64: oneDNN's AVX2 backward-weights kernel runs at about half its forward kernel's speed).
+     * forward pass needs 64: oneDNN's AVX2 backward-weights kernel runs at about half its forward kernel's speed), 64
+     * with libnd4j's AVX-512 build, whose oneDNN kernel was the faster one for 32 -> 32.
      * Measured on two AVX2 cores, 128 images: the reference network's 32 -> 32 layer 8.6-9.3 against 16.5-20 ms
-     * (best of 15, interleaved), the CIFAR-10 variant's 64 -> 64 one 27 against 80.
+     * (best of 15, interleaved), the CIFAR-10 variant's 64 -> 64 one 27 against 80. On two AVX-512 cores (a Zen 5
+     * EPYC, round 2's tenth pass; the whole backward pass of the layer, interleaved profiles): 32 -> 32 14.8-15.0
+     * against oneDNN's 13.5-13.8 ms, 64 -> 64 (with the input's gradient) 34-38 against 46-53.
+     *
+     * @param avx512 whether libnd4j's AVX-512 build (and its oneDNN's AVX-512 kernels) runs
      */
-    static boolean suits(int inChannels, int outChannels, int kernel) {
-        return kernel == 3 && inChannels >= 32 && outChannels >= 32;
+    static boolean suits(int inChannels, int outChannels, int kernel, boolean avx512) {
+        int fewest = avx512 ? 64 : 32;
+        return kernel == 3 && inChannels >= fewest && outChannels >= fewest;
     }
 
     WinogradWeightGradient(int inChannels, int outChannels, int inHeight, int inWidth) {

@@ -249,18 +249,21 @@ class WinogradConvolutionTest {
     }
 
     @Test
-    void suitsThreeByThreeKernelsOfSixtyFourChannelsOrMoreAndWeightGradientsAndPooledInferenceOfThirtyTwo() {
+    void suitsThreeByThreeKernelsOfEnoughChannelsForEachPass() {
         assertThat(WinogradConvolution.suits(64, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suits(128, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suits(32, 32, 3)).isFalse();
         assertThat(WinogradConvolution.suits(3, 64, 3)).isFalse();
         assertThat(WinogradConvolution.suits(64, 32, 3)).isFalse();
         assertThat(WinogradConvolution.suits(64, 64, 5)).isFalse();
-        assertThat(WinogradWeightGradient.suits(32, 32, 3)).isTrue();
-        assertThat(WinogradWeightGradient.suits(64, 64, 3)).isTrue();
-        assertThat(WinogradWeightGradient.suits(1, 32, 3)).isFalse();
-        assertThat(WinogradWeightGradient.suits(32, 16, 3)).isFalse();
-        assertThat(WinogradWeightGradient.suits(32, 32, 5)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 32, 3, false)).isTrue();
+        assertThat(WinogradWeightGradient.suits(64, 64, 3, false)).isTrue();
+        assertThat(WinogradWeightGradient.suits(1, 32, 3, false)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 16, 3, false)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 32, 3, true)).isFalse();
+        assertThat(WinogradWeightGradient.suits(64, 64, 3, true)).isTrue();
+        assertThat(WinogradWeightGradient.suits(64, 32, 3, true)).isFalse();
+        assertThat(WinogradWeightGradient.suits(32, 32, 5, false)).isFalse();
         assertThat(WinogradConvolution.suitsPooled(32, 32, 3)).isTrue();
         assertThat(WinogradConvolution.suitsPooled(64, 64, 3)).isTrue();
         assertThat(WinogradConvolution.suitsPooled(1, 32, 3)).isFalse();
