@@ -125,16 +125,17 @@ final class OneDnnConvolution {
         this.winograd = chosen && WinogradConvolution.suits(inChannels, outChannels, kernel);
         this.winogradWeights = chosen && WinogradWeightGradient.suits(inChannels, outChannels, kernel,
                 "-onednn-avx512".equals(NativeBackend.configure()));
-        this.winogradPooled = chosen && !forwardRelu && WinogradConvolution.suitsPooled(inChannels, outChannels, kernel);
+        this.winogradPooled = chosen && !forwardRelu
+                && WinogradConvolution.suitsPooled(inChannels, outChannels, kernel);
     }
 
     /**
      * Whether layers that suit it ({@link WinogradConvolution#suits}, {@link WinogradWeightGradient#suits}) go by
-     * Winograd's minimal filtering, forward, backward and in pooled inference: {@code -Dfeaturerelay.winograd=true|false},
-     * by default on both of libnd4j's oneDNN builds. Measured on each: on AVX2, where oneDNN 2.5 has no Winograd kernel,
-     * from round 2's third pass on; on AVX-512 (a Zen 5 EPYC, the tenth pass) the CIFAR-10 variant's 64 -> 64 backward
-     * 34-38 against 46-53 ms a batch of 128, featurizing Fashion-MNIST 1.1-1.3x faster. Not on the generic build,
-     * where it was never measured.
+     * Winograd's minimal filtering, forward, backward and in pooled inference:
+     * {@code -Dfeaturerelay.winograd=true|false}, by default on both of libnd4j's oneDNN builds. Measured on each: on
+     * AVX2, where oneDNN 2.5 has no Winograd kernel, in round 2's earlier passes (README); on AVX-512 (a Zen 5 EPYC,
+     * the tenth pass) the CIFAR-10 variant's 64 -> 64 backward in 34-38 against 46-53 ms a batch of 128, featurizing
+     * Fashion-MNIST 1.1-1.3x faster. Not on the generic build, where it was never measured.
      */
     static boolean winograd() {
         String setting = System.getProperty("featurerelay.winograd", "auto");
@@ -220,8 +221,8 @@ final class OneDnnConvolution {
         try {
             org.bytedeco.dnnl.dnnl_version_t version = dnnl.dnnl_version();
             LOG.info("oneDNN {}.{}.{} driven directly for the convolutions and the dense layers' products; 3x3"
-                    + " convolutions by Winograd's minimal filtering (64+ channels; weight gradients 32+ on AVX2, 64+ on"
-                    + " AVX-512; pooled inference 32+): {}",
+                    + " convolutions by Winograd's minimal filtering (64+ channels; weight gradients 32+ on AVX2,"
+                    + " 64+ on AVX-512; pooled inference 32+): {}",
                     version.major(), version.minor(), version.patch(),
                     winograd() ? "on" : "off (featurerelay.winograd)");
             return true;
