@@ -34,11 +34,15 @@ public final class NativeBackend {
     private static final Logger LOG = LoggerFactory.getLogger(NativeBackend.class);
     private static final String BINDINGS = "org/nd4j/linalg/cpu/nativecpu/bindings/linux-x86_64";
 
+    /** The extensions of libnd4j's two oneDNN builds, as {@link #configure} returns them. */
+    static final String ONEDNN_AVX512 = "-onednn-avx512";
+    static final String ONEDNN_AVX2 = "-onednn-avx2";
+
     /** Candidates, best first, with the CPU flags each build needs. */
     private static final List<Candidate> CANDIDATES = List.of(
-            new Candidate("-onednn-avx512", Set.of("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
+            new Candidate(ONEDNN_AVX512, Set.of("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
                     "avx2", "fma")),
-            new Candidate("-onednn-avx2", Set.of("avx2", "fma")));
+            new Candidate(ONEDNN_AVX2, Set.of("avx2", "fma")));
 
     private static volatile String chosen;
 

@@ -124,7 +124,7 @@ final class OneDnnConvolution {
         boolean chosen = winograd();
         this.winograd = chosen && WinogradConvolution.suits(inChannels, outChannels, kernel);
         this.winogradWeights = chosen && WinogradWeightGradient.suits(inChannels, outChannels, kernel,
-                "-onednn-avx512".equals(NativeBackend.configure()));
+                NativeBackend.ONEDNN_AVX512.equals(NativeBackend.configure()));
         this.winogradPooled = chosen && !forwardRelu
                 && WinogradConvolution.suitsPooled(inChannels, outChannels, kernel);
     }
@@ -143,7 +143,7 @@ final class OneDnnConvolution {
             return Boolean.parseBoolean(setting);
         }
         String build = NativeBackend.configure();
-        return "-onednn-avx2".equals(build) || "-onednn-avx512".equals(build);
+        return NativeBackend.ONEDNN_AVX2.equals(build) || NativeBackend.ONEDNN_AVX512.equals(build);
     }
 
     /** Whether {@link #forwardPooled} may be called. */
