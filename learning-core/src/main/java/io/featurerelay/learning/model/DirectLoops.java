@@ -370,6 +370,52 @@ final class DirectLoops {
         Reference.reachabilityFence(sums);
     }
 
+    /**
+     * {@code out = x} with the channels moved last: x [n, c, h, w] NCHW, out [n, h, w, c] NHWC, both dense float32
+     * C-order arrays; what the convolutions of an image of several channels read.
+     *
+     * <p>Why: libnd4j's assign from a permuted view took 0.3-0.6 ms for a CIFAR-10 batch of 96 (one thread or two),
+     * this loop 0.18-0.2 ms on one thread. On the calling thread alone: a second one made it no faster (the copies
+     * are bound by memory traffic).
+     */
+    static void toChannelsLast(INDArray x, INDArray out) {
+        if (x.rank() != 4 || out.rank() != 4 || out.size(0) != x.size(0) || out.size(1) != x.size(2)
+                || out.size(2) != x.size(3) || out.size(3) != x.size(1)) {
+            throw new IllegalArgumentException("no NHWC copy of " + x.shapeInfoToString() + " in "
+                    + out.shapeInfoToString());
+        }
+        int n = (int) x.size(0);
+        int c = (int) x.size(1);
+        int plane = (int) (x.size(2) * x.size(3));
+        int image = c * plane;
+        FloatBuffer src = floats(x);
+        FloatBuffer dst = floats(out);
+        float[] planes = new float[image];
+        float[] pixels = new float[image];
+        for (int i = 0; i < n; i++) {
+            src.get(i * image, planes, 0, image);
+            if (c == 3) {
+                // pixel by pixel, written in order: half the time of three strided passes
+                for (int p = 0, q = 0; p < plane; p++, q += 3) {
+                    pixels[q] = planes[p];
+                    pixels[q + 1] = planes[plane + p];
+                    pixels[q + 2] = planes[2 * plane + p];
+                }
+            } else {
+                for (int ch = 0; ch < c; ch++) {
+                    int at = ch * plane;
+                    for (int p = 0; p < plane; p++) {
+                        pixels[p * c + ch] = planes[at + p];
+                    }
+                }
+            }
+            dst.put(i * image, pixels, 0, image);
+        }
+        // the buffers hold no reference to the arrays (ND4J frees unreachable arrays' memory)
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(out);
+    }
+
     /** Length of the blocks that {@link #adaDelta} works in (its state is kept in blocks of this length). */
     static final int UPDATE_BLOCK = 4096;
 

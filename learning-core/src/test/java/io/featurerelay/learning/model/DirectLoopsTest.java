@@ -227,6 +227,17 @@ class DirectLoopsTest {
         }
     }
 
+    /** The same values as libnd4j's assign from a permuted view: three channels (its own loop) and others. */
+    @ParameterizedTest
+    @CsvSource({"7, 3, 5, 4", "1, 3, 32, 32", "6, 2, 3, 9", "2, 1, 4, 4"})
+    void channelsLastIsThePermutation(int n, int c, int h, int w) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, n, c, h, w);
+        INDArray out = Nd4j.create(DataType.FLOAT, n, h, w, c);
+        DirectLoops.toChannelsLast(x, out);
+        float[] expected = x.permute(0, 2, 3, 1).dup('c').reshape(-1).toFloatVector();
+        assertThat(out.reshape(-1).toFloatVector()).containsExactly(expected);
+    }
+
     @Test
     void columnSumsAreTheBiasGradient() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 9, 13);

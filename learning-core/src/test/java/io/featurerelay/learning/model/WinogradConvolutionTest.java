@@ -106,6 +106,37 @@ class WinogradConvolutionTest {
     }
 
     /**
+     * The weights' transform is kept from one call to the next only while the weights are the same bits: one
+     * weight changed in place, as a training step changes them, gives the next call the output of a fresh instance
+     * (bit for bit), not the last call's.
+     */
+    @Test
+    void weightsChangedInPlaceAreTransformedAgain() {
+        int n = 2;
+        int side = 10;
+        int channels = 32;
+        SplittableRandom random = new SplittableRandom(31);
+        INDArray input = RandomArrays.uniform(random, n, side, side, channels);
+        INDArray weights = RandomArrays.uniform(random, channels, channels, 3, 3);
+        INDArray bias = RandomArrays.uniform(random, channels);
+        WinogradConvolution kept = WinogradConvolution.forwardPass(channels, channels, side, side, false);
+        INDArray before = Nd4j.create(DataType.FLOAT, n, channels, (side - 2) / 2, (side - 2) / 2);
+        kept.forwardPooled(input, weights, bias, before);
+        INDArray again = before.like();
+        kept.forwardPooled(input, weights, bias, again);
+        assertThat(again.data().asFloat()).as("the same weights again").containsExactly(before.data().asFloat());
+
+        weights.putScalar(new long[] {5, 7, 1, 2}, weights.getFloat(5, 7, 1, 2) + 3f);
+        INDArray after = before.like();
+        kept.forwardPooled(input, weights, bias, after);
+        INDArray fresh = before.like();
+        WinogradConvolution.forwardPass(channels, channels, side, side, false).forwardPooled(input, weights, bias,
+                fresh);
+        assertThat(after.data().asFloat()).as("after the change").containsExactly(fresh.data().asFloat());
+        assertThat(after.data().asFloat()).as("the change is seen").isNotEqualTo(before.data().asFloat());
+    }
+
+    /**
      * The input's gradient equals conv2d_bp's: the output's gradient zero-padded by 2 and convolved with the layer's
      * weights flipped and transposed, for the CIFAR-10 variant's second layer, the reference network's, a
      * rectangular image with partial tiles and unequal channel counts, and a 1x1 output's layer.
