@@ -13,16 +13,17 @@ jvm+=(${BENCH_JVM_OPTS-})
 
 # --isa avx2 on an AVX-512 machine: the code an AVX2-only CPU would run, in both frameworks: libnd4j's
 # onednn-avx2 build, oneDNN's JIT kernels (libnd4j's and PyTorch's) capped at AVX2 (DNNL_MAX_CPU_ISA), PyTorch's
-# own kernels at AVX2 (ATEN_CPU_CAPABILITY) and OpenBLAS's at Haswell (OPENBLAS_CORETYPE). The cores, caches and
-# memory stay this machine's: a stand-in for an AVX2 machine, not one.
+# own kernels at AVX2 (ATEN_CPU_CAPABILITY), OpenBLAS's at Haswell (OPENBLAS_CORETYPE), and the JVM's compiled code
+# at AVX2 (-XX:UseAVX=2: the vector API's preferred width is then 256 bits, as VectorHalves finds it there). The
+# cores, caches and memory stay this machine's: a stand-in for an AVX2 machine, not one.
 apply_isa() { # native|avx2
   case "$1" in
     native) ;;
     avx2)
       grep -qw avx2 /proc/cpuinfo || { echo "error: this CPU has no AVX2" >&2; exit 2; }
-      jvm+=(-Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2)
+      jvm+=(-Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2 -XX:UseAVX=2)
       export DNNL_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell
-      export BENCH_ISA="AVX2 on this CPU (DNNL_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2, OPENBLAS_CORETYPE=Haswell)" ;;
+      export BENCH_ISA="AVX2 on this CPU (DNNL_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2, OPENBLAS_CORETYPE=Haswell, -XX:UseAVX=2)" ;;
     *) echo "error: --isa must be native or avx2, got '$1'" >&2; exit 64 ;;
   esac
 }
