@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The hand-written loops against the plain definitions they implement, in double precision where the loop
@@ -227,11 +228,16 @@ class DirectLoopsTest {
         }
     }
 
-    /** The same values as libnd4j's assign from a permuted view: three channels (its own loop) and others. */
+    /**
+     * The same values as libnd4j's assign from a permuted view: three channels (its own loop) and others, from a
+     * whole array and from a view of images further into one (as a featurizing pipeline's last batch is a view).
+     */
     @ParameterizedTest
-    @CsvSource({"7, 3, 5, 4", "1, 3, 32, 32", "6, 2, 3, 9", "2, 1, 4, 4"})
-    void channelsLastIsThePermutation(int n, int c, int h, int w) {
-        INDArray x = Nd4j.rand(DataType.FLOAT, n, c, h, w);
+    @CsvSource({"7, 3, 5, 4, 0", "1, 3, 32, 32, 0", "6, 2, 3, 9, 0", "2, 1, 4, 4, 0", "3, 3, 6, 5, 2"})
+    void channelsLastIsThePermutation(int n, int c, int h, int w, int skipped) {
+        INDArray all = Nd4j.rand(DataType.FLOAT, skipped + n, c, h, w);
+        INDArray x = all.get(NDArrayIndex.interval(skipped, skipped + n), NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.all());
         INDArray out = Nd4j.create(DataType.FLOAT, n, h, w, c);
         DirectLoops.toChannelsLast(x, out);
         float[] expected = x.permute(0, 2, 3, 1).dup('c').reshape(-1).toFloatVector();
