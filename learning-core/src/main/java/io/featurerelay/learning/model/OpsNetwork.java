@@ -433,11 +433,8 @@ final class OpsNetwork implements Network {
         if (shape.channels() == 1) {
             in = x.reshape('c', x.size(0), shape.height(), shape.width(), 1);
         } else {
-            if (x.dataType() == DataType.FLOAT && x.ordering() == 'c' && x.elementWiseStride() == 1) {
-                DirectLoops.toChannelsLast(x, b.input);
-            } else {
-                b.input.assign(x.permute(0, 2, 3, 1));
-            }
+            // x is dense float32 in C order: every caller takes it through contiguous()
+            DirectLoops.toChannelsLast(x, b.input);
             t = profile.end("input to NHWC", t);
             in = b.input;
         }
